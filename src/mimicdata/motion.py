@@ -1,0 +1,69 @@
+"""The in-memory currency that flows between stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RobotMotion:
+    """Root trajectory plus joint angles: metres, Z-up, wxyz, robot joint order."""
+
+    fps: float
+    root_pos: np.ndarray  # (T, 3)
+    root_quat: np.ndarray  # (T, 4) wxyz
+    joint_pos: np.ndarray  # (T, J)
+    joint_names: tuple[str, ...]
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.root_pos.shape[0])
+
+    def head(self, max_frames: int | None) -> "RobotMotion":
+        if max_frames is None or max_frames >= self.num_frames:
+            return self
+        return replace(
+            self,
+            root_pos=self.root_pos[:max_frames],
+            root_quat=self.root_quat[:max_frames],
+            joint_pos=self.joint_pos[:max_frames],
+        )
+
+
+@dataclass(frozen=True)
+class MotionClip:
+    """A robot motion with world-frame body poses and velocities at a fixed rate."""
+
+    fps: int
+    joint_names: tuple[str, ...]
+    body_names: tuple[str, ...]
+    joint_pos: np.ndarray  # (T, J)
+    joint_vel: np.ndarray  # (T, J)
+    body_pos_w: np.ndarray  # (T, B, 3)
+    body_quat_w: np.ndarray  # (T, B, 4) wxyz
+    body_lin_vel_w: np.ndarray  # (T, B, 3)
+    body_ang_vel_w: np.ndarray  # (T, B, 3)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.joint_pos.shape[0])
+
+    def translated(self, offset: np.ndarray) -> "MotionClip":
+        """The same clip shifted in the world by a per-frame or constant (3,) offset."""
+        offset = np.asarray(offset, dtype=self.body_pos_w.dtype)
+        if offset.ndim == 2:
+            offset = offset[:, None, :]
+        return replace(self, body_pos_w=self.body_pos_w + offset)
+
+
+ARRAY_KEYS = (
+    "joint_pos",
+    "joint_vel",
+    "body_pos_w",
+    "body_quat_w",
+    "body_lin_vel_w",
+    "body_ang_vel_w",
+)

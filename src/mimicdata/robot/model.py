@@ -1,0 +1,265 @@
+"""A floating-base robot loaded through pinocchio, with FK batched over frames."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pinocchio as pin
+import yaml
+
+from ..errors import RobotModelError
+from ..rotations import (
+    matrix_to_quat,
+    quat_continuity,
+    quat_normalize,
+    quat_to_matrix,
+    right_multiplication_map,
+    rotation_quadratic_map,
+)
+
+ASSETS = Path(__file__).parent / "assets"
+BUNDLED = {"unitree_g1": ASSETS / "unitree_g1" / "robot.yaml"}
+
+_FK_CHUNK = 4096
+
+_AXES = {"RX": (1.0, 0.0, 0.0), "RY": (0.0, 1.0, 0.0), "RZ": (0.0, 0.0, 1.0)}
+
+
+@dataclass(frozen=True)
+class _Link:
+    """How one pinocchio joint frame follows from its parent's."""
+
+    parent: int  # index into the link list, -1 for the floating root
+    pos_map: np.ndarray  # (3, 10): monomials(q_parent) -> placement offset rotated by q_parent
+    quat_maps: np.ndarray  # (8, 4): column q -> [q * q_offset; q * q_offset * (0, axis)]
+    q_index: int  # column of joint_pos, -1 for the root
+
+
+class RobotModel:
+    """Names, limits, sole geometry and batched forward kinematics of one robot."""
+
+    def __init__(self, config_path: Path | None, model_path: Path, options: dict) -> None:
+        self.model_path = model_path
+        self.pin_model = _load_pinocchio(model_path)
+        m = self.pin_model
+        if m.joints[1].shortname() != "JointModelFreeFlyer":
+            raise RobotModelError(f"{model_path}: the first joint must be a floating base")
+        self.name = str(options.get("name", m.name))
+        links: list[_Link] = []
+        joint_names: list[str] = []
+        lower: list[float] = []
+        upper: list[float] = []
+        for j in range(1, m.njoints):
+            jm = m.joints[j]
+            kind = jm.shortname().removeprefix("JointModel")
+            placement = m.jointPlacements[j]
+            if j == 1:
+                links.append(_Link(-1, np.zeros((3, 10)), np.zeros((8, 4)), -1))
+                continue
+            if kind in _AXES:
+                axis = np.array(_AXES[kind])
+            elif kind == "RevoluteUnaligned":
+                axis = np.asarray(jm.axis, dtype=float)
+            else:
+                raise RobotModelError(
+                    f"{model_path}: joint {m.names[j]!r} is of type {kind}; "
+                    "mimicdata supports a floating base with revolute joints"
+                )
+            joint_names.append(m.names[j])
+            lower.append(float(m.lowerPositionLimit[jm.idx_q]))
+            upper.append(float(m.upperPositionLimit[jm.idx_q]))
+            links.append(
+                _Link(
+                    parent=m.parents[j] - 1,
+                    pos_map=rotation_quadratic_map(placement.translation),
+                    quat_maps=_hinge_maps(placement.rotation, axis),
+                    q_index=len(joint_names) - 1,
+                )
+            )
+        self._links = links
+        self.joint_names: tuple[str, ...] = tuple(joint_names)
+        self.joint_lower = np.array(lower)
+        self.joint_upper = np.array(upper)
+
+        bodies = [f for f in m.frames if f.type == pin.FrameType.BODY]
+        order = options.get("body_names") or [f.name for f in bodies]
+        by_name = {f.name: f for f in bodies}
+        missing = [b for b in order if b not in by_name]
+        if missing:
+            raise RobotModelError(f"{config_path or model_path}: bodies not in the model: {missing}")
+        self.body_names: tuple[str, ...] = tuple(order)
+        self._body_link = np.array([by_name[b].parentJoint - 1 for b in order])
+        placements = [by_name[b].placement for b in order]
+        direct = np.array_equal(self._body_link, np.arange(len(links))) and all(
+            p.isIdentity() for p in placements
+        )
+        parents = {link.parent for link in links}
+        self._needs_monomials = [i in parents or not direct for i in range(len(links))]
+        # Bodies that are not exactly the joint frames get their own constant maps.
+        self._body_maps = None if direct else (
+            [rotation_quadratic_map(p.translation) for p in placements],
+            [right_multiplication_map(matrix_to_quat(p.rotation)).T for p in placements],
+        )
+
+        self.root_body = str(options.get("root_body", self.body_names[0]))
+        self.foot_bodies: tuple[str, ...] = tuple(options.get("foot_bodies", ()))
+        soles = options.get("sole_points", {}) or {}
+        self.sole_points = {b: np.asarray(soles.get(b, [[0.0, 0.0, 0.0]]), dtype=float) for b in self.foot_bodies}
+        for b in (self.root_body, *self.foot_bodies):
+            self.body_index(b)
+        digest = hashlib.sha256(model_path.read_bytes())
+        if config_path is not None:
+            digest.update(config_path.read_bytes())
+        self.sha256 = digest.hexdigest()
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    def body_index(self, name: str) -> int:
+        try:
+            return self.body_names.index(name)
+        except ValueError:
+            raise RobotModelError(
+                f"body {name!r} is not in robot {self.name!r}; bodies are {list(self.body_names)}"
+            ) from None
+
+    def forward_kinematics(
+        self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """World poses of every body for every frame: (T, B, 3) positions, (T, B, 4) wxyz.
+
+        One pass over the kinematic tree, each step vectorised over all frames.
+        """
+        T = root_pos.shape[0]
+        if joint_pos.shape != (T, self.num_joints):
+            raise ValueError(f"joint_pos has shape {joint_pos.shape}, expected ({T}, {self.num_joints})")
+        # A sign-continuous root makes every body continuous, since each body
+        # quaternion is a smooth function of the root and the joint angles.
+        root_quat = quat_continuity(quat_normalize(np.asarray(root_quat, dtype=float)))
+        root_pos = np.asarray(root_pos, dtype=float)
+        joint_pos = np.asarray(joint_pos, dtype=float)
+        body_pos = np.empty((T, len(self.body_names), 3))
+        body_quat = np.empty((T, len(self.body_names), 4))
+        # Frames go through in chunks small enough for the work arrays to stay in
+        # cache; within a chunk everything is vectorised over frames.
+        L = len(self._links)
+        work = (np.empty((L, 4, _FK_CHUNK)), np.empty((L, 10, _FK_CHUNK)), np.empty((L, 3, _FK_CHUNK)))
+        for t0 in range(0, T, _FK_CHUNK):
+            t1 = min(T, t0 + _FK_CHUNK)
+            quats, poss = self._chain(root_pos[t0:t1], root_quat[t0:t1], joint_pos[t0:t1], work)
+            body_pos[t0:t1] = poss.transpose(2, 0, 1)
+            body_quat[t0:t1] = quats.transpose(2, 0, 1)
+        return body_pos, body_quat
+
+    def _chain(
+        self,
+        root_pos: np.ndarray,
+        root_quat: np.ndarray,
+        joint_pos: np.ndarray,
+        work: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Body quaternions (B, 4, n) and positions (B, 3, n), component-major.
+
+        In this layout every step runs on contiguous rows of n frames and the
+        constant transforms are small matmuls.
+        """
+        n = root_pos.shape[0]
+        quats, monos, poss = (w[:, :, :n] for w in work)
+        # cos and sin of half each joint angle from a single tangent.
+        tan_q = np.tan(0.25 * joint_pos.T)
+        denom = 1.0 / (1.0 + tan_q * tan_q)
+        cos_half = (1.0 - tan_q * tan_q) * denom
+        sin_half = 2.0 * tan_q * denom
+        for i, link in enumerate(self._links):
+            if link.parent < 0:
+                # The floating base's pose is the root body's world pose, as in
+                # MuJoCo's qpos, whatever offset the description gives it.
+                quats[i] = root_quat.T
+                poss[i] = root_pos.T
+            else:
+                np.add(poss[link.parent], link.pos_map @ monos[link.parent], out=poss[i])
+                # q_parent * q_offset * (cos(a/2), sin(a/2) axis), both constant
+                # products stacked in one (8, 4) map.
+                both = link.quat_maps @ quats[link.parent]
+                k = link.q_index
+                np.multiply(both[:4], cos_half[k], out=quats[i])
+                both[4:] *= sin_half[k]
+                quats[i] += both[4:]
+            if self._needs_monomials[i]:
+                _monomials(quats[i], monos[i])
+        if self._body_maps is None:
+            return quats, poss
+        body_quats = np.empty((len(self._body_link), 4, n))
+        body_poss = np.empty((len(self._body_link), 3, n))
+        for b, (link, pos_map, quat_map) in enumerate(zip(self._body_link, *self._body_maps)):
+            np.add(poss[link], pos_map @ monos[link], out=body_poss[b])
+            np.matmul(quat_map, quats[link], out=body_quats[b])
+        return body_quats, body_poss
+
+    def sole_points_world(self, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
+        """(T, P, 3) world positions of every sole point of every foot."""
+        out = []
+        for foot in self.foot_bodies:
+            b = self.body_index(foot)
+            rot = quat_to_matrix(body_quat[:, b])
+            out.append(body_pos[:, b, None, :] + np.einsum("tij,pj->tpi", rot, self.sole_points[foot]))
+        if not out:
+            raise RobotModelError(f"robot {self.name!r} declares no foot bodies")
+        return np.concatenate(out, axis=1)
+
+    def limit_violation(self, joint_pos: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+        """(T, J) bool: where a joint is outside its range by more than tol."""
+        return (joint_pos < self.joint_lower - tol) | (joint_pos > self.joint_upper + tol)
+
+
+def _hinge_maps(offset_rotation: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    offset = right_multiplication_map(matrix_to_quat(offset_rotation)).T
+    spin = right_multiplication_map(np.concatenate([[0.0], axis / np.linalg.norm(axis)])).T
+    return np.vstack([offset, spin @ offset])
+
+
+def _monomials(q: np.ndarray, out: np.ndarray) -> None:
+    """The ten products q_a * q_b (a <= b) of a (4, T) quaternion track, in MONOMIAL order."""
+    np.multiply(q[0], q[0:4], out=out[0:4])
+    np.multiply(q[1], q[1:4], out=out[4:7])
+    np.multiply(q[2], q[2:4], out=out[7:9])
+    np.multiply(q[3], q[3], out=out[9])
+
+
+def _load_pinocchio(path: Path) -> pin.Model:
+    if not path.is_file():
+        raise RobotModelError(f"{path}: robot description not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".urdf":
+            return pin.buildModelFromUrdf(str(path), pin.JointModelFreeFlyer())
+        if suffix in (".xml", ".mjcf"):
+            model = pin.buildModelFromMJCF(str(path))
+            if model.njoints < 2 or model.joints[1].shortname() != "JointModelFreeFlyer":
+                model = pin.buildModelFromMJCF(str(path), pin.JointModelFreeFlyer())
+            return model
+    except Exception as exc:  # pinocchio raises bare RuntimeError/ValueError
+        raise RobotModelError(f"{path}: pinocchio could not load it: {exc}") from exc
+    raise RobotModelError(f"{path}: expected a .urdf or MJCF .xml robot description")
+
+
+@lru_cache(maxsize=8)
+def load_robot(spec: str = "unitree_g1") -> RobotModel:
+    """A bundled robot by name, a robot.yaml, or any URDF/MJCF file."""
+    if spec in BUNDLED:
+        config_path: Path | None = BUNDLED[spec]
+    else:
+        path = Path(spec).expanduser()
+        config_path = path if path.suffix.lower() in (".yaml", ".yml") else None
+        if config_path is None:
+            return RobotModel(None, path.resolve(), {"name": path.stem})
+    if not config_path.is_file():
+        raise RobotModelError(f"{config_path}: robot config not found")
+    options = yaml.safe_load(config_path.read_text()) or {}
+    model_path = (config_path.parent / options["model"]).resolve()
+    return RobotModel(config_path.resolve(), model_path, options)

@@ -1,0 +1,208 @@
+"""Vectorised rotation helpers. Quaternions are always (..., 4) in wxyz order."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+__all__ = [
+    "rotation_quadratic_map",
+    "right_multiplication_map",
+    "rotate_vector",
+    "xyzw_to_wxyz",
+    "wxyz_to_xyzw",
+    "quat_normalize",
+    "quat_conjugate",
+    "quat_multiply",
+    "quat_to_matrix",
+    "matrix_to_quat",
+    "quat_continuity",
+    "quat_slerp",
+    "quat_angle_between",
+    "angular_velocity",
+    "euler_to_quat",
+]
+
+
+def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:
+    return np.concatenate([q[..., 3:4], q[..., 0:3]], axis=-1)
+
+
+def wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
+    return np.concatenate([q[..., 1:4], q[..., 0:1]], axis=-1)
+
+
+def quat_normalize(q: np.ndarray) -> np.ndarray:
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def quat_conjugate(q: np.ndarray) -> np.ndarray:
+    return q * np.array([1.0, -1.0, -1.0, -1.0], dtype=q.dtype)
+
+
+def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        axis=-1,
+    )
+
+
+def right_multiplication_map(c: np.ndarray) -> np.ndarray:
+    """The (4, 4) matrix M with q @ M == q * c for any wxyz row quaternion q."""
+    return quat_multiply(np.eye(4), np.broadcast_to(c, (4, 4)))
+
+
+# The ten distinct products q_a * q_b of a quaternion's components.
+MONOMIAL_A = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 3])
+MONOMIAL_B = np.array([0, 1, 2, 3, 1, 2, 3, 2, 3, 3])
+
+
+def rotation_quadratic_map(v: np.ndarray) -> np.ndarray:
+    """The (3, 10) matrix C with C @ monomials(q) == R(q) @ v for unit wxyz q.
+
+    R(q) v is a quadratic form in q, so rotating one constant vector by many
+    quaternions is a single small matmul once the ten monomials
+    q[MONOMIAL_A] * q[MONOMIAL_B] are formed.
+    """
+    v = np.asarray(v, dtype=float)
+    eye = np.eye(4)
+    cols = []
+    for a, b in zip(MONOMIAL_A, MONOMIAL_B):
+        form = _bilinear_rotate(eye[a], eye[b], v)
+        cols.append(form if a == b else form + _bilinear_rotate(eye[b], eye[a], v))
+    return np.stack(cols, axis=1)
+
+
+def _bilinear_rotate(p: np.ndarray, q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """B(p, q) = vec(p * (0, v) * conj(q)), so B(q, q) = R(q) v for unit q."""
+    return quat_multiply(quat_multiply(p, np.concatenate([[0.0], v])), quat_conjugate(q))[1:]
+
+
+def rotate_vector(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v (..., 3) or a constant (3,) by unit wxyz quaternions q (..., 4)."""
+    w = q[..., :1]
+    u = q[..., 1:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """(..., 4) wxyz -> (..., 3, 3); the input need not be normalised."""
+    q = quat_normalize(q)
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    xx, yy, zz = x * x, y * y, z * z
+    xy, xz, yz = x * y, x * z, y * z
+    wx, wy, wz = w * x, w * y, w * z
+    m = np.stack(
+        [
+            1 - 2 * (yy + zz), 2 * (xy - wz), 2 * (xz + wy),
+            2 * (xy + wz), 1 - 2 * (xx + zz), 2 * (yz - wx),
+            2 * (xz - wy), 2 * (yz + wx), 1 - 2 * (xx + yy),
+        ],
+        axis=-1,
+    )
+    return m.reshape(q.shape[:-1] + (3, 3))
+
+
+def matrix_to_quat(m: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotation matrices -> (..., 4) wxyz with w >= 0.
+
+    Shepperd's method, evaluated for all four pivots and picked per matrix,
+    so it stays accurate near 180° and needs no Python loop.
+    """
+    shape = m.shape[:-2]
+    m = m.reshape(-1, 3, 3)
+    m00, m01, m02 = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    m10, m11, m12 = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    m20, m21, m22 = m[:, 2, 0], m[:, 2, 1], m[:, 2, 2]
+    trace = m00 + m11 + m22
+    pivots = np.stack([trace, m00, m11, m22], axis=-1)
+    best = np.argmax(pivots, axis=-1)
+    out = np.empty((m.shape[0], 4))
+    for k, rows in enumerate(
+        (
+            (1 + trace, m21 - m12, m02 - m20, m10 - m01),
+            (m21 - m12, 1 + m00 - m11 - m22, m01 + m10, m02 + m20),
+            (m02 - m20, m01 + m10, 1 - m00 + m11 - m22, m12 + m21),
+            (m10 - m01, m02 + m20, m12 + m21, 1 - m00 - m11 + m22),
+        )
+    ):
+        sel = best == k
+        if sel.any():
+            out[sel] = np.stack([r[sel] for r in rows], axis=-1)
+    out /= np.linalg.norm(out, axis=-1, keepdims=True)
+    out *= np.where(out[:, :1] < 0, -1.0, 1.0)
+    return out.reshape(shape + (4,))
+
+
+def quat_continuity(q: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Flip signs along `axis` so consecutive quaternions lie in the same hemisphere.
+
+    q and -q are the same rotation, but finite differences and interpolation
+    between them pass through a 360° detour; this picks the representative
+    closest to its predecessor.
+    """
+    q = np.moveaxis(np.asarray(q, dtype=np.float64), axis, 0).copy()
+    if q.shape[0] < 2:
+        return np.moveaxis(q, 0, axis)
+    dots = np.sum(q[1:] * q[:-1], axis=-1)
+    flips = np.cumsum(dots < 0, axis=0) % 2
+    q[1:] *= np.where(flips[..., None] == 1, -1.0, 1.0)
+    return np.moveaxis(q, 0, axis)
+
+
+def quat_slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Elementwise slerp between (N, 4) pairs at fractions t (N,)."""
+    dot = np.sum(q0 * q1, axis=-1)
+    q1 = np.where(dot[:, None] < 0, -q1, q1)
+    dot = np.abs(dot).clip(max=1.0)
+    theta = np.arccos(dot)
+    sin_theta = np.sin(theta)
+    small = sin_theta < 1e-8
+    safe = np.where(small, 1.0, sin_theta)
+    w0 = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
+    w1 = np.where(small, t, np.sin(t * theta) / safe)
+    return quat_normalize(w0[:, None] * q0 + w1[:, None] * q1)
+
+
+def quat_angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation angle (rad) between two orientations, sign-invariant."""
+    dot = np.abs(np.sum(quat_normalize(a) * quat_normalize(b), axis=-1)).clip(max=1.0)
+    return 2.0 * np.arccos(dot)
+
+
+def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
+    """World-frame angular velocity (T, ..., 3) of a wxyz orientation track (T, ..., 4).
+
+    Central differences inside the clip and one-sided ones at its ends, as
+    np.gradient does for positions, so linear and angular velocities share
+    the same time stencil.
+    """
+    q = quat_continuity(q, axis=0)
+    T = q.shape[0]
+    if T < 2:
+        return np.zeros(q.shape[:-1] + (3,))
+    nxt = np.concatenate([q[1:], q[-1:]], axis=0)
+    prv = np.concatenate([q[:1], q[:-1]], axis=0)
+    span = np.full(T, 2.0 * dt)
+    span[0] = span[-1] = dt
+    rel = quat_multiply(nxt, quat_conjugate(prv))
+    rel *= np.where(rel[..., :1] < 0, -1.0, 1.0)
+    w = rel[..., 0].clip(-1.0, 1.0)
+    vec = rel[..., 1:]
+    sin_half = np.linalg.norm(vec, axis=-1)
+    angle = 2.0 * np.arctan2(sin_half, w)
+    scale = np.where(sin_half > 1e-12, angle / np.where(sin_half > 1e-12, sin_half, 1.0), 2.0)
+    return vec * (scale / span.reshape((T,) + (1,) * (vec.ndim - 2)))[..., None]
+
+
+def euler_to_quat(angles: np.ndarray, seq: str, degrees: bool = False) -> np.ndarray:
+    """Euler angles (T, 3) in scipy's `seq` convention -> wxyz quaternions."""
+    return xyzw_to_wxyz(Rotation.from_euler(seq, angles, degrees=degrees).as_quat())
