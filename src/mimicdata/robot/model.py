@@ -201,16 +201,12 @@ class RobotModel:
             np.matmul(quat_map, quats[link], out=body_quats[b])
         return body_quats, body_poss
 
-    def sole_points_world(self, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
-        """(T, P, 3) world positions of every sole point of every foot."""
-        out = []
-        for foot in self.foot_bodies:
-            b = self.body_index(foot)
-            rot = quat_to_matrix(body_quat[:, b])
-            out.append(body_pos[:, b, None, :] + np.einsum("tij,pj->tpi", rot, self.sole_points[foot]))
-        if not out:
-            raise RobotModelError(f"robot {self.name!r} declares no foot bodies")
-        return np.concatenate(out, axis=1)
+    def sole_points_world(self, foot: str, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
+        """(T, P, 3) world positions of one foot's sole points (its origin if it declares none)."""
+        b = self.body_index(foot)
+        points = self.sole_points.get(foot, np.zeros((1, 3)))
+        rot = quat_to_matrix(body_quat[:, b])
+        return body_pos[:, b, None, :] + np.einsum("tij,pj->tpi", rot, points)
 
     def limit_violation(self, joint_pos: np.ndarray, tol: float = 1e-6) -> np.ndarray:
         """(T, J) bool: where a joint is outside its range by more than tol."""

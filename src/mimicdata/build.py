@@ -1,0 +1,329 @@
+"""The orchestrator: the only module that knows the order of the stages.
+
+ingest -> resample -> FK and velocities -> preprocess/filter -> clip file,
+then hash split -> shards -> manifest -> build_info, all in a staging
+directory that replaces the dataset only once everything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from . import __version__
+from .discover import ClipItem, scan_source
+from .errors import BuildError, MimicdataError
+from .kinematics import motion_to_clip, resample
+from .manifest import ManifestRow, write_manifest, write_text_atomic
+from .preprocess import Rejection, preprocess
+from .robot import load_robot
+from .shards import Shard, ShardClip, bytes_per_frame, write_clip, write_shard
+from .sources import read_motion
+from .spec import DatasetSpec, SourceSpec, check_inputs, load_spec
+from .split import assign_splits
+
+SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    jobs: int = 1
+    force: bool = False
+    output_root: Path = Path("data/datasets")
+    max_shard_size_mb: float = 2048.0
+
+
+@dataclass
+class ClipResult:
+    """What processing one input file produced; small, so it crosses process boundaries cheaply."""
+
+    clip_id: str
+    source: str
+    file_rel: str
+    input_sha256: str = ""
+    kept: bool = False
+    reason: str = ""
+    detail: str = ""
+    num_frames: int = 0
+    flags: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def reader_options(source: SourceSpec) -> dict[str, Any]:
+    """The per-type options a reader takes from its source spec."""
+    if source.type in ("csv", "seed_csv"):
+        return {"fps": source.fps} if source.fps is not None else {}
+    if source.type == "hdf5":
+        return {
+            "fps": source.fps,
+            "root_pos_key": source.root_pos_key,
+            "root_quat_key": source.root_quat_key,
+            "joint_pos_key": source.joint_pos_key,
+            "quat_order": source.quat_order,
+        }
+    return {}
+
+
+def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_path: Path) -> ClipResult:
+    """Run one file through every per-clip stage; never raises for a bad clip."""
+    result = ClipResult(item.clip_id, item.source, item.file_rel)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        result.timings[stage] = result.timings.get(stage, 0.0) + now - clock
+        clock = now
+
+    try:
+        robot = load_robot(spec.robot)
+        result.input_sha256 = _sha256_file(item.path)
+        motion = read_motion(source.type, item.path, robot, **reader_options(source)).head(source.max_frames)
+        lap("ingest")
+        motion = resample(motion, spec.target_fps)
+        lap("resample")
+        if motion.num_frames == 0:
+            raise BuildError("no frames")
+        clip = motion_to_clip(robot, motion)
+        lap("fk")
+        processed = preprocess(clip, spec.preprocess, robot)
+        lap("preprocess")
+        if isinstance(processed, Rejection):
+            result.reason, result.detail = processed.reason, processed.detail
+            return result
+        result.flags = _flags(processed.joint_pos, robot)
+        write_clip(clip_path, item.clip_id, processed, source.weight)
+        lap("write")
+        result.kept = True
+        result.num_frames = processed.num_frames
+    except MimicdataError as exc:
+        result.reason, result.detail = "unreadable", str(exc)
+    except Exception as exc:  # a bad clip must never take the build down
+        result.reason, result.detail = "error", f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def _flags(joint_pos: np.ndarray, robot) -> list[str]:
+    over = np.maximum(robot.joint_lower - joint_pos, joint_pos - robot.joint_upper)
+    bad = over > 1e-3
+    if not bad.any():
+        return []
+    worst = int(np.argmax(over.max(axis=0)))
+    return [
+        f"joint_limits: {int(bad.any(axis=1).sum())} frames outside joint limits "
+        f"(worst {robot.joint_names[worst]} by {over[:, worst].max():.3f} rad)"
+    ]
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions()) -> dict[str, Any]:
+    """Build the dataset a spec describes; returns the build report (also written as build_info.json)."""
+    started = time.perf_counter()
+    spec = load_spec(spec_path)
+    check_inputs(spec, spec_path)
+    robot = load_robot(spec.robot)
+    output_root = Path(options.output_root).expanduser().resolve()
+    dataset_dir = output_root / spec.name
+    _check_output(spec, output_root, dataset_dir, options.force)
+
+    timings: dict[str, float] = {}
+    scans = {s.name: scan_source(s) for s in spec.sources}
+    items, duplicates = _unique_items(scans)
+    timings["discover"] = time.perf_counter() - started
+
+    staging = output_root / f".{spec.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        report = _build_into(staging, spec, options, robot, scans, items, duplicates, timings)
+        report["spec_path"] = str(Path(spec_path).resolve())
+        report["built_at_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        report["timings_s"]["total"] = round(time.perf_counter() - started, 3)
+        write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
+        _swap_into_place(staging, dataset_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report["dataset_dir"] = str(dataset_dir)
+    return report
+
+
+def _check_output(spec: DatasetSpec, output_root: Path, dataset_dir: Path, force: bool) -> None:
+    for s in spec.sources:
+        root = s.input if s.input.is_dir() else s.input.parent
+        if output_root == root or root in output_root.parents:
+            raise BuildError(
+                f"output root {output_root} lies inside the input of source {s.name!r} ({s.input}); "
+                "choose another --output-root so the build never writes among its inputs"
+            )
+    if dataset_dir.exists():
+        if not force:
+            raise BuildError(f"{dataset_dir} already exists; pass --force to rebuild it")
+        if any(dataset_dir.iterdir()) and not (dataset_dir / "build_info.json").is_file():
+            raise BuildError(
+                f"{dataset_dir} exists and is not a mimicdata dataset (no build_info.json); "
+                "refusing to replace it even with --force"
+            )
+
+
+def _unique_items(scans: dict) -> tuple[list[ClipItem], list[ClipResult]]:
+    seen: dict[str, ClipItem] = {}
+    duplicates = []
+    for scan in scans.values():
+        for item in scan.items:
+            if item.clip_id in seen:
+                duplicates.append(
+                    ClipResult(
+                        item.clip_id, item.source, item.file_rel, reason="duplicate_clip_id",
+                        detail=f"{item.path} gives the same clip id as {seen[item.clip_id].path}",
+                    )
+                )
+            else:
+                seen[item.clip_id] = item
+    return sorted(seen.values(), key=lambda i: i.clip_id), duplicates
+
+
+def _clip_path(staging: Path, item: ClipItem) -> Path:
+    return staging / "clips" / item.source / f"{item.rel}.npz"
+
+
+def _build_into(staging, spec, options, robot, scans, items, duplicates, timings) -> dict[str, Any]:
+    sources = {s.name: s for s in spec.sources}
+    t0 = time.perf_counter()
+    jobs = max(1, int(options.jobs))
+    tasks = (delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i)) for i in items)
+    results: list[ClipResult] = list(Parallel(n_jobs=jobs, return_as="generator")(tasks)) + duplicates
+    timings["clips_wall"] = time.perf_counter() - t0
+    stage_totals = Counter()
+    for r in results:
+        stage_totals.update(r.timings)
+    kept = {r.clip_id: r for r in results if r.kept}
+    if not kept:
+        reasons = Counter(r.reason for r in results)
+        raise BuildError(f"no clip survived the build ({len(results)} scanned; rejected by reason: {dict(reasons)})")
+
+    t0 = time.perf_counter()
+    split_of = assign_splits(kept, spec.val_percent, spec.hash_salt, spec.split.group_pattern)
+    item_of = {i.clip_id: i for i in items}
+    bound = options.max_shard_size_mb * 1e6
+    per_frame = bytes_per_frame(robot.num_joints, len(robot.body_names))
+    rows: list[ManifestRow] = []
+    splits_report: dict[str, Any] = {}
+    for split in SPLITS:
+        ids = sorted(cid for cid, s in split_of.items() if s == split)
+        shards = _pack(ids, {cid: kept[cid].num_frames * per_frame for cid in ids}, bound)
+        shard_reports = []
+        for n, group in enumerate(shards):
+            rel = f"{split}/shard_{n:03d}.npz"
+            clips = [
+                ShardClip(cid, kept[cid].num_frames, sources[kept[cid].source].weight,
+                          _loader(_clip_path(staging, item_of[cid])))
+                for cid in group
+            ]
+            digest = write_shard(staging / rel, clips, spec.target_fps, robot.joint_names, robot.body_names)
+            frames = sum(c.num_frames for c in clips)
+            shard_reports.append(
+                {"path": rel, "clips": len(clips), "frames": frames,
+                 "bytes": (staging / rel).stat().st_size, "sha256": digest}
+            )
+            for index, cid in enumerate(group):
+                r = kept[cid]
+                rows.append(ManifestRow(cid, r.source, r.file_rel, r.num_frames, spec.target_fps, split, rel,
+                                        index, sources[r.source].weight, r.input_sha256))
+        frames = sum(kept[cid].num_frames for cid in ids)
+        splits_report[split] = {
+            "clips": len(ids), "frames": frames, "hours": round(frames / spec.target_fps / 3600, 6),
+            "shards": shard_reports,
+        }
+    write_manifest(staging / "manifest_resolved.csv", rows)
+    if not spec.has_clip_sources:
+        shutil.rmtree(staging / "clips", ignore_errors=True)
+    timings["shards"] = time.perf_counter() - t0
+    timings.update({f"clip_stage_{k}_cpu": v for k, v in stage_totals.items()})
+    return _report(spec, options, robot, scans, results, splits_report, timings)
+
+
+def _loader(path: Path):
+    return lambda: Shard(path).clip(0)
+
+
+def _pack(ids: list[str], sizes: dict[str, float], bound: float) -> list[list[str]]:
+    """Greedy packing at clip boundaries; a clip larger than the bound gets a shard of its own."""
+    shards: list[list[str]] = []
+    current: list[str] = []
+    used = 0.0
+    for cid in ids:
+        if current and used + sizes[cid] > bound:
+            shards.append(current)
+            current, used = [], 0.0
+        current.append(cid)
+        used += sizes[cid]
+    if current:
+        shards.append(current)
+    return shards
+
+
+def _report(spec, options, robot, scans, results, splits_report, timings) -> dict[str, Any]:
+    per_source: dict[str, Any] = {}
+    for s in spec.sources:
+        mine = [r for r in results if r.source == s.name]
+        rejected = [r for r in mine if not r.kept]
+        per_source[s.name] = {
+            "type": s.type,
+            "input": str(s.input),
+            "scanned": len(scans[s.name].items) + sum(scans[s.name].excluded.values()),
+            "excluded": dict(scans[s.name].excluded),
+            "kept": len(mine) - len(rejected),
+            "rejected": len(rejected),
+            "rejected_by_reason": dict(sorted(Counter(r.reason for r in rejected).items())),
+        }
+    rejected = sorted((r for r in results if not r.kept), key=lambda r: r.clip_id)
+    return {
+        "dataset": spec.name,
+        "tool": {"name": "mimicdata", "version": __version__},
+        "schema_version": 1,
+        "spec": spec.model_dump(mode="json"),
+        "robot": {"name": robot.name, "sha256": robot.sha256, "joint_names": list(robot.joint_names),
+                  "body_names": list(robot.body_names)},
+        "options": {"jobs": options.jobs, "max_shard_size_mb": options.max_shard_size_mb},
+        "sources": per_source,
+        "rejected": [
+            {"clip_id": r.clip_id, "source": r.source, "file": r.file_rel, "reason": r.reason, "detail": r.detail}
+            for r in rejected
+        ],
+        "flagged": [
+            {"clip_id": r.clip_id, "flags": r.flags} for r in sorted(results, key=lambda r: r.clip_id) if r.flags
+        ],
+        "splits": splits_report,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+def _swap_into_place(staging: Path, dataset_dir: Path) -> None:
+    """Replace the dataset only now that the new one is complete; the old one goes last."""
+    old = None
+    if dataset_dir.exists():
+        old = dataset_dir.with_name(f".{dataset_dir.name}.old-{os.getpid()}")
+        os.replace(dataset_dir, old)
+    os.replace(staging, dataset_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+

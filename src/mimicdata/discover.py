@@ -1,0 +1,123 @@
+"""Which files a source contributes, and the clip id of each."""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import InputError, SpecError
+from .spec import SourceSpec
+
+SUFFIXES = {
+    "bvh": (".bvh",),
+    "pkl": (".pkl",),
+    "npz": (".npz",),
+    "seed_csv": (".csv",),
+    "csv": (".csv",),
+    "hdf5": (".h5", ".hdf5"),
+}
+# What a dataset directory holds: pointing an npz source at one would ingest our own shards.
+_DATASET_MARKERS = ("build_info.json", "manifest_resolved.csv")
+
+
+@dataclass(frozen=True)
+class ClipItem:
+    """One input file of one source."""
+
+    source: str
+    path: Path
+    rel: str  # posix path relative to the source input, without suffix
+
+    @property
+    def clip_id(self) -> str:
+        return f"{self.source}:{self.rel}"
+
+    @property
+    def file_rel(self) -> str:
+        return f"{self.rel}{self.path.suffix}"
+
+
+@dataclass
+class SourceScan:
+    """Files found for a source and those left out before any reading, with reasons."""
+
+    items: list[ClipItem] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+def scan_source(source: SourceSpec) -> SourceScan:
+    suffixes = SUFFIXES[source.type]
+    root = source.input
+    if root.is_file():
+        if root.suffix.lower() not in suffixes:
+            raise SpecError(
+                f"source {source.name!r}: input {root} is not a {source.type} file (expected {'/'.join(suffixes)})"
+            )
+        files = [(root, root.stem)]
+    else:
+        if any((root / m).exists() for m in _DATASET_MARKERS):
+            raise SpecError(
+                f"source {source.name!r}: input {root} is a built dataset directory; "
+                "point the source at motion files, not at a mimicdata output"
+            )
+        files = [
+            (p, PurePosixPath(p.relative_to(root).as_posix()).with_suffix("").as_posix())
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
+        ]
+    scan = SourceScan()
+    for path, rel in files:
+        if _excluded(path, rel, source.exclude_patterns):
+            scan.excluded["exclude_patterns"] = scan.excluded.get("exclude_patterns", 0) + 1
+            continue
+        scan.items.append(ClipItem(source.name, path, rel))
+    if source.metadata_csv is not None and source.filters:
+        allowed = _seed_metadata_allowed(source)
+        kept = [i for i in scan.items if i.rel in allowed or PurePosixPath(i.rel).name in allowed]
+        if len(kept) < len(scan.items):
+            scan.excluded["metadata_filters"] = len(scan.items) - len(kept)
+        scan.items = kept
+    return scan
+
+
+def _excluded(path: Path, rel: str, patterns: tuple[str, ...]) -> bool:
+    candidates = [c.lower() for c in (rel, rel + path.suffix, path.name, path.stem)]
+    return any(fnmatch.fnmatchcase(c, p.lower()) for p in patterns for c in candidates)
+
+
+def _cell_matches(cell: str, allowed: Any) -> bool:
+    """YAML values against CSV text: `false` matches False/false/0, numbers match numerically."""
+    text = cell.strip()
+    if isinstance(allowed, bool):
+        return text.lower() in (("true", "1", "yes") if allowed else ("false", "0", "no"))
+    if isinstance(allowed, (int, float)):
+        try:
+            return float(text) == float(allowed)
+        except ValueError:
+            return False
+    return text == str(allowed)
+
+
+def _seed_metadata_allowed(source: SourceSpec) -> set[str]:
+    """Clip keys (relative path without suffix, or bare stem) whose metadata row passes every filter."""
+    path = source.metadata_csv
+    assert path is not None
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        missing = [c for c in source.filters if c not in header]
+        if missing:
+            raise InputError(path, ", ".join(missing), f"filter column(s) not in the header {header}")
+        path_column = next((c for c in ("move_g1_path", "filename", "file", "path") if c in header), None)
+        if path_column is None:
+            raise InputError(path, "move_g1_path", f"no column naming the motion file; header is {header}")
+        allowed: set[str] = set()
+        for row in reader:
+            if all(any(_cell_matches(row[c], v) for v in values) for c, values in source.filters.items()):
+                name = PurePosixPath(row[path_column].strip().replace("\\", "/"))
+                allowed.add(name.with_suffix("").name)
+                allowed.add(name.with_suffix("").as_posix())
+    return allowed

@@ -1,0 +1,139 @@
+"""Transforms and filters on a MotionClip; a filter that rejects says why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .motion import MotionClip
+from .robot import RobotModel
+from .spec import PreprocessSpec
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a clip was left out. `reason` is a stable key for counting; `detail` is for people."""
+
+    reason: str
+    detail: str
+
+
+def preprocess(clip: MotionClip, options: PreprocessSpec, robot: RobotModel) -> MotionClip | Rejection:
+    """Transforms first (so filters see the clip as it will be stored), then filters in a fixed order."""
+    root = robot.body_index(options.root_body_name or robot.root_body)
+    feet = options.foot_body_names or robot.foot_bodies
+    clip = _check_finite(clip)
+    if isinstance(clip, Rejection):
+        return clip
+    if clip.num_frames < options.min_frames:
+        return Rejection("too_short", f"clip too short: {clip.num_frames} < {options.min_frames} frames")
+    if options.normalize_root_xy:
+        clip = normalize_root_xy(clip, root)
+    if options.ground_align != "none":
+        clip = ground_align(clip, robot, feet, options.ground_align)
+    for check in (_root_speed, _all_off_ground, _feet_off_ground, _peak_height):
+        rejection = check(clip, options, robot, root, feet)
+        if rejection is not None:
+            return rejection
+    return clip
+
+
+def normalize_root_xy(clip: MotionClip, root: int) -> MotionClip:
+    """Start the root at the world origin in x and y (z untouched)."""
+    offset = np.zeros(3)
+    offset[:2] = -clip.body_pos_w[0, root, :2]
+    return clip.translated(offset)
+
+
+def lowest_sole_height(clip: MotionClip, robot: RobotModel, feet: tuple[str, ...]) -> np.ndarray:
+    """(T, F) height of each foot's lowest sole point."""
+    return np.stack(
+        [robot.sole_points_world(f, clip.body_pos_w, clip.body_quat_w)[..., 2].min(axis=1) for f in feet],
+        axis=1,
+    )
+
+
+def ground_align(clip: MotionClip, robot: RobotModel, feet: tuple[str, ...], mode: str) -> MotionClip:
+    """Shift vertically so the lowest sole point (not the ankle origin) sits at z = 0."""
+    soles = lowest_sole_height(clip, robot, feet)
+    ground = soles.min() if mode == "clip_min_foot" else soles[0].min()
+    return clip.translated(np.array([0.0, 0.0, -ground]))
+
+
+def _longest_run(mask: np.ndarray) -> tuple[int, int]:
+    """(length, start) of the longest run of True."""
+    if not mask.any():
+        return 0, 0
+    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    starts, ends = edges[::2], edges[1::2]
+    k = int(np.argmax(ends - starts))
+    return int(ends[k] - starts[k]), int(starts[k])
+
+
+def _check_finite(clip: MotionClip) -> MotionClip | Rejection:
+    for key in ("joint_pos", "body_pos_w", "body_quat_w", "joint_vel", "body_lin_vel_w", "body_ang_vel_w"):
+        arr = getattr(clip, key)
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            frame = int(np.argwhere(bad)[0][0])
+            return Rejection("non_finite", f"{key} holds NaN or Inf (first at frame {frame})")
+    return clip
+
+
+def _root_speed(clip, options, robot, root, feet) -> Rejection | None:
+    if options.max_root_lin_vel is None:
+        return None
+    speed = np.linalg.norm(clip.body_lin_vel_w[:, root], axis=-1)
+    frame = int(np.argmax(speed))
+    if speed[frame] > options.max_root_lin_vel:
+        return Rejection(
+            "root_too_fast",
+            f"root speed {speed[frame]:.2f} m/s > {options.max_root_lin_vel} m/s at frame {frame}",
+        )
+    return None
+
+
+def _run_limit(seconds: float, fps: int) -> int:
+    return int(round(seconds * fps))
+
+
+def _all_off_ground(clip, options, robot, root, feet) -> Rejection | None:
+    if options.max_all_off_ground_s is None:
+        return None
+    lowest = np.minimum(clip.body_pos_w[..., 2].min(axis=1), lowest_sole_height(clip, robot, feet).min(axis=1))
+    run, start = _longest_run(lowest > options.off_ground_height)
+    if run > _run_limit(options.max_all_off_ground_s, clip.fps):
+        return Rejection(
+            "airborne_too_long",
+            f"whole body above {options.off_ground_height} m for {run / clip.fps:.2f} s "
+            f"> {options.max_all_off_ground_s} s (from frame {start})",
+        )
+    return None
+
+
+def _feet_off_ground(clip, options, robot, root, feet) -> Rejection | None:
+    if options.max_feet_off_ground_s is None:
+        return None
+    soles = lowest_sole_height(clip, robot, feet)
+    run, start = _longest_run((soles > options.foot_off_ground_height).all(axis=1))
+    if run > _run_limit(options.max_feet_off_ground_s, clip.fps):
+        return Rejection(
+            "feet_off_ground_too_long",
+            f"both feet above {options.foot_off_ground_height} m for {run / clip.fps:.2f} s "
+            f"> {options.max_feet_off_ground_s} s (from frame {start})",
+        )
+    return None
+
+
+def _peak_height(clip, options, robot, root, feet) -> Rejection | None:
+    if options.min_peak_body_height is None:
+        return None
+    peak = float(clip.body_pos_w[..., 2].max())
+    if peak < options.min_peak_body_height:
+        return Rejection(
+            "never_high_enough",
+            f"highest body reaches {peak:.3f} m < {options.min_peak_body_height} m",
+        )
+    return None

@@ -1,0 +1,243 @@
+"""Shard files: self-contained, uncompressed, byte-reproducible NPZ archives.
+
+A shard is a zip of .npy members written with fixed timestamps and each
+member's data aligned to 64 bytes, so readers can memory-map any member and
+the same clips always give the same bytes. A clip file is a one-clip shard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ShardError
+from .motion import ARRAY_KEYS, MotionClip
+
+SCHEMA_VERSION = 1
+FLOAT_DTYPE = np.float32
+META_KEYS = (
+    "fps",
+    "body_names",
+    "joint_names",
+    "clip_starts",
+    "clip_lengths",
+    "clip_fps",
+    "clip_weights",
+    "clip_ids",
+    "schema_version",
+)
+_ALIGN = 64
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_ZIP64_EXTRA = 20  # what zipfile appends to a force_zip64 local header
+_PAD_ID = 0xD935  # the "alignment" extra field id zipalign uses
+
+
+def bytes_per_frame(num_joints: int, num_bodies: int) -> int:
+    width = 2 * num_joints + num_bodies * (3 + 4 + 3 + 3)
+    return width * np.dtype(FLOAT_DTYPE).itemsize
+
+
+@dataclass(frozen=True)
+class ShardClip:
+    """One clip as the shard writer sees it: metadata plus a loader for its arrays."""
+
+    clip_id: str
+    num_frames: int
+    weight: float
+    load: Callable[[], dict[str, np.ndarray]]
+
+
+def write_shard(
+    path: Path,
+    clips: Sequence[ShardClip],
+    fps: int,
+    joint_names: Sequence[str],
+    body_names: Sequence[str],
+) -> str:
+    """Write clips into one shard atomically; returns the file's sha256.
+
+    Arrays stream member by member, one clip at a time, so memory stays at
+    one clip whatever the shard size.
+    """
+    lengths = np.array([c.num_frames for c in clips], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    total = int(lengths.sum())
+    meta = {
+        "fps": np.array(fps, dtype=np.int64),
+        "body_names": np.array(list(body_names), dtype=str),
+        "joint_names": np.array(list(joint_names), dtype=str),
+        "clip_starts": starts,
+        "clip_lengths": lengths,
+        "clip_fps": np.full(len(clips), fps, dtype=np.int64),
+        "clip_weights": np.array([c.weight for c in clips], dtype=np.float64),
+        "clip_ids": np.array([c.clip_id for c in clips], dtype=str),
+        "schema_version": np.array(SCHEMA_VERSION, dtype=np.int64),
+    }
+    widths = {
+        "joint_pos": (len(joint_names),),
+        "joint_vel": (len(joint_names),),
+        "body_pos_w": (len(body_names), 3),
+        "body_quat_w": (len(body_names), 4),
+        "body_lin_vel_w": (len(body_names), 3),
+        "body_ang_vel_w": (len(body_names), 3),
+    }
+    def chunks(key: str) -> Iterator[bytes]:
+        # One clip's member at a time: loaders hand out memory maps or arrays
+        # already in memory, so calling them once per key costs nothing.
+        for clip in clips:
+            arr = np.ascontiguousarray(clip.load()[key], dtype=FLOAT_DTYPE)
+            if arr.shape != (clip.num_frames, *widths[key]):
+                raise ShardError(
+                    f"clip {clip.clip_id}: {key} has shape {arr.shape}, "
+                    f"expected {(clip.num_frames, *widths[key])}"
+                )
+            yield arr.tobytes()
+
+    def write(zf: zipfile.ZipFile) -> None:
+        for key in ARRAY_KEYS:
+            header = _npy_header((total, *widths[key]), FLOAT_DTYPE)
+            _write_member(zf, key, header, chunks(key))
+        for key in META_KEYS:
+            arr = meta[key]
+            _write_member(zf, key, _npy_header(arr.shape, arr.dtype), iter([arr.tobytes()]))
+
+    return atomic_write(path, write)
+
+
+def write_clip(path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0) -> str:
+    """A clip file: a one-clip shard."""
+    arrays = {k: getattr(clip, k) for k in ARRAY_KEYS}
+    item = ShardClip(clip_id, clip.num_frames, weight, lambda: arrays)
+    return write_shard(path, [item], clip.fps, clip.joint_names, clip.body_names)
+
+
+def atomic_write(path: Path, write: Callable[[zipfile.ZipFile], None]) -> str:
+    """Write a zip through a temporary name, fsync, then rename into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+                write(zf)
+            fh.flush()
+            os.fsync(fh.fileno())
+        digest = file_sha256(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": tuple(shape)}
+    )
+    return buf.getvalue()
+
+
+def _write_member(zf: zipfile.ZipFile, key: str, header: bytes, chunks: Iterator[bytes]) -> None:
+    name = f"{key}.npy"
+    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    info.create_system = 3
+    offset = zf.fp.tell()
+    fixed = offset + 30 + len(name.encode()) + _ZIP64_EXTRA + 4
+    pad = (-(fixed + len(header))) % _ALIGN
+    info.extra = struct.pack("<HH", _PAD_ID, pad) + b"\0" * pad
+    with zf.open(info, "w", force_zip64=True) as member:
+        member.write(header)
+        for chunk in chunks:
+            member.write(chunk)
+
+
+# ---------------------------------------------------------------- reading
+
+
+class Shard:
+    """A shard opened for reading: members memory-mapped where stored uncompressed."""
+
+    def __init__(self, path: Path, mmap: bool = True) -> None:
+        self.path = Path(path)
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                infos = {i.filename.removesuffix(".npy"): i for i in zf.infolist()}
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ShardError(f"{self.path}: not a readable NPZ archive ({exc})") from None
+        self._infos = infos
+        self._mmap = mmap
+        self._cache: dict[str, np.ndarray] = {}
+
+    def keys(self) -> list[str]:
+        return list(self._infos)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._infos
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            if key not in self._infos:
+                raise ShardError(f"{self.path}: no member {key!r} (has {sorted(self._infos)})")
+            self._cache[key] = self._read(self._infos[key])
+        return self._cache[key]
+
+    def _read(self, info: zipfile.ZipInfo) -> np.ndarray:
+        with open(self.path, "rb") as fh:
+            if self._mmap and info.compress_type == zipfile.ZIP_STORED:
+                fh.seek(info.header_offset)
+                local = fh.read(30)
+                name_len, extra_len = struct.unpack("<HH", local[26:30])
+                start = info.header_offset + 30 + name_len + extra_len
+                fh.seek(start)
+                version = np.lib.format.read_magic(fh)
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
+                shape, fortran, dtype = read_header(fh)
+                if dtype.hasobject:
+                    raise ShardError(f"{self.path}: member {info.filename} holds Python objects; refused")
+                if int(np.prod(shape)) == 0 or dtype.kind == "U":
+                    fh.seek(start)
+                    return np.lib.format.read_array(fh, allow_pickle=False)
+                return np.memmap(
+                    self.path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape,
+                    order="F" if fortran else "C",
+                )
+        with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+
+    @property
+    def num_clips(self) -> int:
+        return int(self["clip_lengths"].shape[0])
+
+    def clip(self, index: int) -> dict[str, np.ndarray]:
+        """One clip's frame arrays (views into the maps)."""
+        start = int(self["clip_starts"][index])
+        stop = start + int(self["clip_lengths"][index])
+        return {k: self[k][start:stop] for k in ARRAY_KEYS}
+
+
+def read_clip_file(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of a one-clip file as plain in-memory arrays."""
+    shard = Shard(path, mmap=False)
+    return {k: shard[k] for k in shard.keys()}
