@@ -173,9 +173,9 @@ def quat_slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def quat_angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rotation angle (rad) between two orientations, sign-invariant."""
-    dot = np.abs(np.sum(quat_normalize(a) * quat_normalize(b), axis=-1)).clip(max=1.0)
-    return 2.0 * np.arccos(dot)
+    """Rotation angle (rad) between two orientations, sign-invariant and accurate near zero."""
+    rel = quat_multiply(quat_normalize(a), quat_conjugate(quat_normalize(b)))
+    return 2.0 * np.arctan2(np.linalg.norm(rel[..., 1:], axis=-1), np.abs(rel[..., 0]))
 
 
 def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:

@@ -1,0 +1,55 @@
+"""Readers that turn robot motion files into RobotMotion, one per source type."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import InputError
+from ..motion import RobotMotion
+from ..robot import RobotModel
+from .csv import read_csv
+from .hdf5 import read_hdf5
+from .npz import read_npz
+from .pkl import read_pkl
+from .seed_csv import read_seed_csv
+
+Reader = Callable[..., RobotMotion]
+
+READERS: dict[str, Reader] = {
+    "pkl": read_pkl,
+    "npz": read_npz,
+    "seed_csv": read_seed_csv,
+    "csv": read_csv,
+    "hdf5": read_hdf5,
+}
+
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "pkl": (".pkl",),
+    "npz": (".npz",),
+    "seed_csv": (".csv",),
+    "csv": (".csv",),
+    "hdf5": (".h5", ".hdf5"),
+}
+
+
+def reader_options(source_type: str) -> tuple[str, ...]:
+    """The keyword options a source type accepts."""
+    params = inspect.signature(READERS[source_type]).parameters.values()
+    return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def read_motion(source_type: str, path: Path, robot: RobotModel, **options: Any) -> RobotMotion:
+    """Read one file of the given source type into a RobotMotion in robot joint order."""
+    path = Path(path)
+    if source_type not in READERS:
+        raise InputError(path, "type", f"unknown source type {source_type!r}; known types are {sorted(READERS)}")
+    allowed = reader_options(source_type)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise InputError(path, ", ".join(unknown), f"not an option of source type {source_type!r}; it accepts {list(allowed)}")
+    return READERS[source_type](path, robot, **options)
+
+
+__all__ = ["READERS", "SUFFIXES", "read_motion", "reader_options"]
