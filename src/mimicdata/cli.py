@@ -15,6 +15,11 @@ from .errors import MimicdataError, SpecError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Declarative humanoid motion dataset builder.")
 
 
+@app.callback()
+def _umbrella() -> None:
+    """Declarative humanoid motion dataset builder: every tool is a subcommand."""
+
+
 def _fail(exc: MimicdataError) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2 if isinstance(exc, SpecError) else 1)

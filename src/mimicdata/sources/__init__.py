@@ -48,7 +48,9 @@ def read_motion(source_type: str, path: Path, robot: RobotModel, **options: Any)
     allowed = reader_options(source_type)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise InputError(path, ", ".join(unknown), f"not an option of source type {source_type!r}; it accepts {list(allowed)}")
+        raise InputError(
+            path, ", ".join(unknown), f"not an option of source type {source_type!r}; it accepts {list(allowed)}"
+        )
     return READERS[source_type](path, robot, **options)
 
 

@@ -26,7 +26,7 @@ def float_array(path: Path, field: str, value: Any, tail: tuple[int, ...], frame
     """A finite float64 array shaped (T, *tail); the message says which frame breaks it."""
     if not isinstance(value, np.ndarray):
         raise InputError(path, field, f"expected a numeric array, found {type(value).__name__}")
-    if value.dtype.kind not in "biuf":
+    if value.dtype.kind not in "iuf":
         raise InputError(path, field, f"expected a numeric array, found dtype {value.dtype}")
     want = ("T",) + tail
     if value.ndim != len(want) or tuple(value.shape[1:]) != tail:
@@ -48,7 +48,7 @@ def float_array(path: Path, field: str, value: Any, tail: tuple[int, ...], frame
 def fps_value(path: Path, field: str, value: Any) -> float:
     """fps from a Python number, numpy scalar or 1-element array of any numeric dtype."""
     arr = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(None)
-    if arr.size != 1 or arr.dtype.kind not in "biuf":
+    if arr.size != 1 or arr.dtype.kind not in "iuf":
         raise InputError(path, field, f"expected one number, found {value!r}")
     fps = float(arr.reshape(()))
     if not (np.isfinite(fps) and 0.0 < fps < MAX_FPS):
@@ -83,7 +83,9 @@ def unit_quats(path: Path, field: str, q: np.ndarray, max_error: float | None = 
         if off.max() > max_error:
             where = tuple(int(i) for i in np.unravel_index(off.argmax(), off.shape))
             raise InputError(
-                path, field, f"expected unit quaternions (|norm - 1| <= {max_error}), found norm {norms[where]:.6g} at index {where}"
+                path,
+                field,
+                f"expected unit quaternions (|norm - 1| <= {max_error}), found norm {norms[where]:.6g} at {where}",
             )
     return quat_normalize(q)
 
@@ -105,7 +107,9 @@ def make_motion(
 ) -> RobotMotion:
     if joint_pos.shape[1] != robot.num_joints:
         raise InputError(
-            path, "joint_pos", f"has {joint_pos.shape[1]} joint columns but robot {robot.name} has {robot.num_joints} joints"
+            path,
+            "joint_pos",
+            f"has {joint_pos.shape[1]} joint columns but robot {robot.name} has {robot.num_joints} joints",
         )
     return RobotMotion(
         fps=float(fps),
@@ -164,7 +168,8 @@ def parse_text_table(
     bad = ~np.isfinite(table)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
+        found = rows[row][col].strip()
         raise InputError(
-            path, columns[col], f"line {linenos[row]}, column {col + 1}: expected a finite number, found {rows[row][col].strip()!r}"
+            path, columns[col], f"line {linenos[row]}, column {col + 1}: expected a finite number, found {found!r}"
         )
     return table

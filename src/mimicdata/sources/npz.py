@@ -98,20 +98,24 @@ def _body_root(
     if not have:
         return None
     if len(have) == 1:
-        raise InputError(path, "body_quat_w" if have == ["body_pos_w"] else "body_pos_w", "missing while its partner is present")
+        absent = "body_quat_w" if have == ["body_pos_w"] else "body_pos_w"
+        raise InputError(path, absent, f"missing while {have[0]} is present")
     pos = arrays["body_pos_w"]
     if pos.ndim != 3:
         raise InputError(path, "body_pos_w", f"expected shape (T, B, 3), found {pos.shape}")
     B = pos.shape[1]
     body_pos = float_array(path, "body_pos_w", pos, (B, 3), T)
-    body_quat = unit_quats(path, "body_quat_w", float_array(path, "body_quat_w", arrays["body_quat_w"], (B, 4), T), QUAT_TOLERANCE)
+    quat = float_array(path, "body_quat_w", arrays["body_quat_w"], (B, 4), T)
+    body_quat = unit_quats(path, "body_quat_w", quat, QUAT_TOLERANCE)
     names = _names(path, arrays, "body_names")
     n = len(robot.body_names)
     if names is not None:
         if len(names) != B:
             raise InputError(path, "body_names", f"has {len(names)} names for {B} bodies in body_pos_w")
         if robot.root_body not in names:
-            raise InputError(path, "body_names", f"root body {robot.root_body!r} of robot {robot.name} not among {names}")
+            raise InputError(
+                path, "body_names", f"root body {robot.root_body!r} of robot {robot.name} is not among {names}"
+            )
         index = names.index(robot.root_body)
     elif B == n:
         index = robot.body_index(robot.root_body)

@@ -67,4 +67,5 @@ def load_pickle(path: Path) -> object:
     # Truncated or garbage input can fail with almost any exception type
     # (EOFError, UnpicklingError, ValueError, struct errors, ...).
     except Exception as exc:
-        raise InputError(path, None, f"not a readable pickle (truncated or corrupt?): {type(exc).__name__}: {exc}") from exc
+        problem = f"not a readable pickle (truncated or corrupt?): {type(exc).__name__}: {exc}"
+        raise InputError(path, None, problem) from exc

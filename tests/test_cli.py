@@ -1,0 +1,74 @@
+"""The commands as users run them, on the bundled sample data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from conftest import REPO
+from mimicdata.cli import app
+
+runner = CliRunner()
+SAMPLE = REPO / "specs" / "sample.yaml"
+
+
+def test_build_dataset_console_script_with_json(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", "from mimicdata.cli import build_dataset_main; build_dataset_main()",
+         "--spec", str(SAMPLE), "--output_root", str(tmp_path), "--json", "--jobs", "2"],
+        capture_output=True, text=True, check=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["dataset"] == "sample"
+    assert report["sources"]["unitree_csv"]["rejected_by_reason"] == {"too_short": 1}
+    assert "rejected unitree_csv:twitch: clip too short" in out.stderr
+    info = json.loads((tmp_path / "sample" / "build_info.json").read_text())
+    assert info["splits"] == report["splits"]
+    kept = sum(s["kept"] for s in report["sources"].values())
+    assert report["splits"]["train"]["clips"] + report["splits"]["val"]["clips"] == kept == 6
+    assert not (tmp_path / "sample" / "clips").exists() or any(
+        s["type"] in ("npz", "bvh") for s in report["spec"]["sources"]
+    )
+
+
+def test_existing_dataset_needs_force_and_survives_a_failed_rebuild(tmp_path):
+    args = ["build-dataset", "--spec", str(SAMPLE), "--output-root", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    manifest = (tmp_path / "sample" / "manifest_resolved.csv").read_bytes()
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1 and "--force" in again.output
+    forced = runner.invoke(app, args + ["--force", "--max-size-gb", "0.0001"])
+    assert forced.exit_code == 0, forced.output
+    assert (tmp_path / "sample" / "manifest_resolved.csv").read_bytes() != manifest  # more, smaller shards
+    assert len(list((tmp_path / "sample" / "train").glob("shard_*.npz"))) > 1
+    assert not list(tmp_path.glob(".sample.*"))  # no staging or backup left behind
+
+
+def test_foreign_directory_is_never_replaced(tmp_path):
+    (tmp_path / "sample").mkdir()
+    (tmp_path / "sample" / "precious.txt").write_text("mine")
+    result = runner.invoke(app, ["build-dataset", "--spec", str(SAMPLE), "--output-root", str(tmp_path), "--force"])
+    assert result.exit_code == 1 and "not a mimicdata dataset" in result.output
+    assert (tmp_path / "sample" / "precious.txt").read_text() == "mine"
+
+
+def test_spec_errors_exit_2_with_the_message(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntarget_fps: 30\nval_percent: 5\nsources:\n  - {name: a, type: pkl, input: nowhere}\n")
+    result = runner.invoke(app, ["build-dataset", "--spec", str(bad), "--output-root", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "bad.yaml" in result.output and "sources[0] (a).input" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_twist2_full_spec_lists_every_missing_input_before_work(tmp_path):
+    result = runner.invoke(
+        app, ["build-dataset", "--spec", str(REPO / "specs" / "twist2_full.yaml"), "--output-root", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    for name in ("OMOMO_g1_GMR", "AMASS_g1_GMR8", "twist1_to_twist2", "v1_v2_v3_g1", "lafan1"):
+        assert f"({name}).input" in result.output
+    assert not any(tmp_path.iterdir())
