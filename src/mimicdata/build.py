@@ -7,7 +7,6 @@ directory that replaces the dataset only once everything is written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ from .kinematics import motion_to_clip, resample
 from .manifest import ManifestRow, write_manifest, write_text_atomic
 from .preprocess import Rejection, preprocess
 from .robot import load_robot
-from .shards import Shard, ShardClip, bytes_per_frame, write_clip, write_shard
+from .shards import Shard, ShardClip, bytes_per_frame, file_sha256, write_clip, write_shard
 from .sources import read_motion
 from .spec import DatasetSpec, SourceSpec, check_inputs, load_spec
 from .split import assign_splits
@@ -88,7 +87,7 @@ def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_pat
 
     try:
         robot = load_robot(spec.robot)
-        result.input_sha256 = _sha256_file(item.path)
+        result.input_sha256 = file_sha256(item.path)
         motion = read_motion(source.type, item.path, robot, **reader_options(source)).head(source.max_frames)
         lap("ingest")
         motion = resample(motion, spec.target_fps)
@@ -124,14 +123,6 @@ def _flags(joint_pos: np.ndarray, robot) -> list[str]:
         f"joint_limits: {int(bad.any(axis=1).sum())} frames outside joint limits "
         f"(worst {robot.joint_names[worst]} by {over[:, worst].max():.3f} rad)"
     ]
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions()) -> dict[str, Any]:

@@ -9,16 +9,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InputError, SpecError
+from .sources import SUFFIXES as READER_SUFFIXES
 from .spec import SourceSpec
 
-SUFFIXES = {
-    "bvh": (".bvh",),
-    "pkl": (".pkl",),
-    "npz": (".npz",),
-    "seed_csv": (".csv",),
-    "csv": (".csv",),
-    "hdf5": (".h5", ".hdf5"),
-}
+SUFFIXES = {"bvh": (".bvh",), **READER_SUFFIXES}
 # What a dataset directory holds: pointing an npz source at one would ingest our own shards.
 _DATASET_MARKERS = ("build_info.json", "manifest_resolved.csv")
 

@@ -95,36 +95,34 @@ def _root_speed(clip, options, robot, root, feet) -> Rejection | None:
     return None
 
 
-def _run_limit(seconds: float, fps: int) -> int:
-    return int(round(seconds * fps))
+def _off_ground_too_long(
+    above: np.ndarray, fps: int, max_s: float, reason: str, what: str, height: float
+) -> Rejection | None:
+    """Reject when `above` holds for longer than max_s; the limit is rounded to whole frames."""
+    run, start = _longest_run(above)
+    if run > int(round(max_s * fps)):
+        return Rejection(reason, f"{what} above {height} m for {run / fps:.2f} s > {max_s} s (from frame {start})")
+    return None
 
 
 def _all_off_ground(clip, options, robot, root, feet) -> Rejection | None:
     if options.max_all_off_ground_s is None:
         return None
     lowest = np.minimum(clip.body_pos_w[..., 2].min(axis=1), lowest_sole_height(clip, robot, feet).min(axis=1))
-    run, start = _longest_run(lowest > options.off_ground_height)
-    if run > _run_limit(options.max_all_off_ground_s, clip.fps):
-        return Rejection(
-            "airborne_too_long",
-            f"whole body above {options.off_ground_height} m for {run / clip.fps:.2f} s "
-            f"> {options.max_all_off_ground_s} s (from frame {start})",
-        )
-    return None
+    return _off_ground_too_long(
+        lowest > options.off_ground_height, clip.fps, options.max_all_off_ground_s,
+        "airborne_too_long", "whole body", options.off_ground_height,
+    )
 
 
 def _feet_off_ground(clip, options, robot, root, feet) -> Rejection | None:
     if options.max_feet_off_ground_s is None:
         return None
     soles = lowest_sole_height(clip, robot, feet)
-    run, start = _longest_run((soles > options.foot_off_ground_height).all(axis=1))
-    if run > _run_limit(options.max_feet_off_ground_s, clip.fps):
-        return Rejection(
-            "feet_off_ground_too_long",
-            f"both feet above {options.foot_off_ground_height} m for {run / clip.fps:.2f} s "
-            f"> {options.max_feet_off_ground_s} s (from frame {start})",
-        )
-    return None
+    return _off_ground_too_long(
+        (soles > options.foot_off_ground_height).all(axis=1), clip.fps, options.max_feet_off_ground_s,
+        "feet_off_ground_too_long", "both feet", options.foot_off_ground_height,
+    )
 
 
 def _peak_height(clip, options, robot, root, feet) -> Rejection | None:
