@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import MJLAB_XML, mujoco_fk, quat_angle, require_shared
+from conftest import mujoco_fk, quat_angle, require_shared
 from mimicdata.errors import RobotModelError
 from mimicdata.robot import load_robot
 
