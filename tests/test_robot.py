@@ -89,3 +89,17 @@ def test_bad_robot_paths_fail_clearly(tmp_path):
     bad.write_text("<robot name='x'><link name='a'/><joint")
     with pytest.raises(RobotModelError, match="bad.urdf"):
         load_robot(str(bad))
+
+
+def test_limit_excess_and_build_flags(robot):
+    from mimicdata.build import _limit_flags
+
+    q = np.zeros((4, robot.num_joints))
+    knee = robot.joint_names.index("left_knee_joint")
+    q[1, knee] = robot.joint_upper[knee] + 0.2
+    q[2, knee] = robot.joint_lower[knee] - 0.0005  # within the flagging tolerance
+    excess = robot.limit_excess(q)
+    assert excess[1, knee] == pytest.approx(0.2) and excess[2, knee] == pytest.approx(0.0005)
+    assert excess.sum() == pytest.approx(0.2005)
+    assert _limit_flags(q, robot) == ["joint_limits: 1 frames outside joint limits (worst left_knee_joint by 0.200 rad)"]
+    assert _limit_flags(np.zeros((3, robot.num_joints)), robot) == []

@@ -24,10 +24,11 @@ from . import __version__
 from .discover import ClipItem, scan_source
 from .errors import BuildError, MimicdataError
 from .kinematics import motion_to_clip, resample
-from .manifest import ManifestRow, write_manifest, write_text_atomic
+from .atomic import write_text_atomic
+from .manifest import ManifestRow, write_manifest
 from .preprocess import Rejection, preprocess
-from .robot import load_robot
-from .shards import Shard, ShardClip, bytes_per_frame, file_sha256, write_clip, write_shard
+from .robot import RobotModel, load_robot
+from .shards import SCHEMA_VERSION, Shard, ShardClip, bytes_per_frame, file_sha256, write_clip, write_shard
 from .sources import read_motion
 from .spec import DatasetSpec, SourceSpec, check_inputs, load_spec
 from .split import assign_splits
@@ -92,8 +93,6 @@ def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_pat
         lap("ingest")
         motion = resample(motion, spec.target_fps)
         lap("resample")
-        if motion.num_frames == 0:
-            raise BuildError("no frames")
         clip = motion_to_clip(robot, motion)
         lap("fk")
         processed = preprocess(clip, spec.preprocess, robot)
@@ -101,7 +100,7 @@ def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_pat
         if isinstance(processed, Rejection):
             result.reason, result.detail = processed.reason, processed.detail
             return result
-        result.flags = _flags(processed.joint_pos, robot)
+        result.flags = _limit_flags(processed.joint_pos, robot)
         write_clip(clip_path, item.clip_id, processed, source.weight)
         lap("write")
         result.kept = True
@@ -113,15 +112,16 @@ def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_pat
     return result
 
 
-def _flags(joint_pos: np.ndarray, robot) -> list[str]:
-    over = np.maximum(robot.joint_lower - joint_pos, joint_pos - robot.joint_upper)
-    bad = over > 1e-3
+def _limit_flags(joint_pos: np.ndarray, robot: RobotModel) -> list[str]:
+    """Clips beyond the joint limits are kept but flagged, so users can see and filter them."""
+    excess = robot.limit_excess(joint_pos)
+    bad = excess > 1e-3
     if not bad.any():
         return []
-    worst = int(np.argmax(over.max(axis=0)))
+    worst = int(np.argmax(excess.max(axis=0)))
     return [
         f"joint_limits: {int(bad.any(axis=1).sum())} frames outside joint limits "
-        f"(worst {robot.joint_names[worst]} by {over[:, worst].max():.3f} rad)"
+        f"(worst {robot.joint_names[worst]} by {excess[:, worst].max():.3f} rad)"
     ]
 
 
@@ -290,7 +290,7 @@ def _report(spec, options, robot, scans, results, splits_report, timings) -> dic
     return {
         "dataset": spec.name,
         "tool": {"name": "mimicdata", "version": __version__},
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "spec": spec.model_dump(mode="json"),
         "robot": {"name": robot.name, "sha256": robot.sha256, "joint_names": list(robot.joint_names),
                   "body_names": list(robot.body_names)},

@@ -23,9 +23,9 @@ def preprocess(clip: MotionClip, options: PreprocessSpec, robot: RobotModel) -> 
     """Transforms first (so filters see the clip as it will be stored), then filters in a fixed order."""
     root = robot.body_index(options.root_body_name or robot.root_body)
     feet = options.foot_body_names or robot.foot_bodies
-    clip = _check_finite(clip)
-    if isinstance(clip, Rejection):
-        return clip
+    rejection = _non_finite(clip)
+    if rejection is not None:
+        return rejection
     if clip.num_frames < options.min_frames:
         return Rejection("too_short", f"clip too short: {clip.num_frames} < {options.min_frames} frames")
     if options.normalize_root_xy:
@@ -72,14 +72,14 @@ def _longest_run(mask: np.ndarray) -> tuple[int, int]:
     return int(ends[k] - starts[k]), int(starts[k])
 
 
-def _check_finite(clip: MotionClip) -> MotionClip | Rejection:
+def _non_finite(clip: MotionClip) -> Rejection | None:
     for key in ("joint_pos", "body_pos_w", "body_quat_w", "joint_vel", "body_lin_vel_w", "body_ang_vel_w"):
         arr = getattr(clip, key)
         bad = ~np.isfinite(arr)
         if bad.any():
             frame = int(np.argwhere(bad)[0][0])
             return Rejection("non_finite", f"{key} holds NaN or Inf (first at frame {frame})")
-    return clip
+    return None
 
 
 def _root_speed(clip, options, robot, root, feet) -> Rejection | None:

@@ -8,7 +8,6 @@ the same clips always give the same bytes. A clip file is a one-clip shard.
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_file
 from .errors import ShardError
 from .motion import ARRAY_KEYS, MotionClip
 
@@ -119,21 +119,12 @@ def write_clip(path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0) 
 
 
 def atomic_write(path: Path, write: Callable[[zipfile.ZipFile], None]) -> str:
-    """Write a zip through a temporary name, fsync, then rename into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                write(zf)
-            fh.flush()
-            os.fsync(fh.fileno())
+    """Write a zip atomically (see mimicdata.atomic); returns the sha256 of what was written."""
+    with atomic_file(path) as (fh, tmp):
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            write(zf)
+        fh.flush()
         digest = file_sha256(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return digest
 
 

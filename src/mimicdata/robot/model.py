@@ -208,9 +208,9 @@ class RobotModel:
         rot = quat_to_matrix(body_quat[:, b])
         return body_pos[:, b, None, :] + np.einsum("tij,pj->tpi", rot, points)
 
-    def limit_violation(self, joint_pos: np.ndarray, tol: float = 1e-6) -> np.ndarray:
-        """(T, J) bool: where a joint is outside its range by more than tol."""
-        return (joint_pos < self.joint_lower - tol) | (joint_pos > self.joint_upper + tol)
+    def limit_excess(self, joint_pos: np.ndarray) -> np.ndarray:
+        """(T, J) radians by which each joint lies outside its range; 0 inside it."""
+        return np.maximum(0.0, np.maximum(self.joint_lower - joint_pos, joint_pos - self.joint_upper))
 
 
 def _hinge_maps(offset_rotation: np.ndarray, axis: np.ndarray) -> np.ndarray:
