@@ -59,6 +59,36 @@ class MotionClip:
         return replace(self, body_pos_w=self.body_pos_w + offset)
 
 
+@dataclass(frozen=True)
+class SkeletonMotion:
+    """A human skeleton's joint trajectories: metres, Z-up, world frame, wxyz.
+
+    End sites appear as joints named ``<parent>_End`` that carry their
+    parent's rotation, so a toe tip can be mapped like any joint.
+    """
+
+    fps: float
+    joint_names: tuple[str, ...]
+    parents: tuple[int, ...]  # -1 for the root
+    positions: np.ndarray  # (T, J, 3)
+    rotations: np.ndarray  # (T, J, 4) wxyz, joint frame -> world
+    rest_positions: np.ndarray  # (J, 3) every rotation zero, root at the origin
+    rest_rotations: np.ndarray  # (J, 4) world orientation of each joint frame at rest
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    def index(self, name: str) -> int:
+        return self.joint_names.index(name)
+
+    def head(self, max_frames: int | None) -> "SkeletonMotion":
+        if max_frames is None or max_frames >= self.num_frames:
+            return self
+        return replace(self, positions=self.positions[:max_frames], rotations=self.rotations[:max_frames])
+
+
 ARRAY_KEYS = (
     "joint_pos",
     "joint_vel",

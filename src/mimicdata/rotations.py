@@ -21,6 +21,8 @@ __all__ = [
     "quat_angle_between",
     "angular_velocity",
     "euler_to_quat",
+    "quat_to_rotvec",
+    "rotvec_to_quat",
 ]
 
 
@@ -206,3 +208,21 @@ def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
 def euler_to_quat(angles: np.ndarray, seq: str, degrees: bool = False) -> np.ndarray:
     """Euler angles (T, 3) in scipy's `seq` convention -> wxyz quaternions."""
     return xyzw_to_wxyz(Rotation.from_euler(seq, angles, degrees=degrees).as_quat())
+
+
+def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
+    """Rotation vectors (..., 3) of wxyz quaternions, taking the shorter way round."""
+    q = q * np.where(q[..., :1] < 0, -1.0, 1.0)
+    sin_half = np.linalg.norm(q[..., 1:], axis=-1)
+    angle = 2.0 * np.arctan2(sin_half, q[..., 0])
+    scale = np.where(sin_half > 1e-12, angle / np.where(sin_half > 1e-12, sin_half, 1.0), 2.0)
+    return q[..., 1:] * scale[..., None]
+
+
+def rotvec_to_quat(v: np.ndarray) -> np.ndarray:
+    """wxyz quaternions of rotation vectors (..., 3)."""
+    angle = np.linalg.norm(v, axis=-1)
+    half = 0.5 * angle
+    # sin(x/2)/x tends to 1/2 at 0; the series keeps tiny angles exact.
+    k = np.where(angle > 1e-8, np.sin(half) / np.where(angle > 1e-8, angle, 1.0), 0.5 - angle**2 / 48.0)
+    return np.concatenate([np.cos(half)[..., None], v * k[..., None]], axis=-1)

@@ -18,6 +18,7 @@ from ..rotations import (
     quat_normalize,
     quat_to_matrix,
     right_multiplication_map,
+    rotate_vector,
     rotation_quadratic_map,
 )
 
@@ -50,6 +51,7 @@ class RobotModel:
             raise RobotModelError(f"{model_path}: the first joint must be a floating base")
         self.name = str(options.get("name", m.name))
         links: list[_Link] = []
+        axes: list[np.ndarray] = []
         joint_names: list[str] = []
         lower: list[float] = []
         upper: list[float] = []
@@ -70,6 +72,7 @@ class RobotModel:
                     "mimicdata supports a floating base with revolute joints"
                 )
             joint_names.append(m.names[j])
+            axes.append(axis / np.linalg.norm(axis))
             lower.append(float(m.lowerPositionLimit[jm.idx_q]))
             upper.append(float(m.upperPositionLimit[jm.idx_q]))
             links.append(
@@ -81,6 +84,7 @@ class RobotModel:
                 )
             )
         self._links = links
+        self._joint_axes = np.array(axes).reshape(-1, 3)
         self.joint_names: tuple[str, ...] = tuple(joint_names)
         self.joint_lower = np.array(lower)
         self.joint_upper = np.array(upper)
@@ -111,6 +115,12 @@ class RobotModel:
         self.sole_points = {b: np.asarray(soles.get(b, [[0.0, 0.0, 0.0]]), dtype=float) for b in self.foot_bodies}
         for b in (self.root_body, *self.foot_bodies):
             self.body_index(b)
+        # body_joint_mask[b, j]: joint j lies on the chain from the root to body b.
+        self.body_joint_mask = np.zeros((len(self.body_names), len(joint_names)), dtype=bool)
+        for b, link in enumerate(self._body_link):
+            while link > 0:
+                self.body_joint_mask[b, links[link].q_index] = True
+                link = links[link].parent
         digest = hashlib.sha256(model_path.read_bytes())
         if config_path is not None:
             digest.update(config_path.read_bytes())
@@ -135,6 +145,22 @@ class RobotModel:
 
         One pass over the kinematic tree, each step vectorised over all frames.
         """
+        body_pos, body_quat, _, _ = self._forward(root_pos, root_quat, joint_pos, with_joints=False)
+        return body_pos, body_quat
+
+    def joint_frames(
+        self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Body poses plus every hinge's world origin and unit axis, (T, J, 3) each.
+
+        With `body_joint_mask` these give the geometric Jacobian of any body:
+        hinge j moves point p at axis_j x (p - origin_j) and turns it about axis_j.
+        """
+        return self._forward(root_pos, root_quat, joint_pos, with_joints=True)
+
+    def _forward(
+        self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, with_joints: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         T = root_pos.shape[0]
         if joint_pos.shape != (T, self.num_joints):
             raise ValueError(f"joint_pos has shape {joint_pos.shape}, expected ({T}, {self.num_joints})")
@@ -145,6 +171,9 @@ class RobotModel:
         joint_pos = np.asarray(joint_pos, dtype=float)
         body_pos = np.empty((T, len(self.body_names), 3))
         body_quat = np.empty((T, len(self.body_names), 4))
+        J = self.num_joints
+        joint_origin = np.empty((T, J, 3)) if with_joints else None
+        joint_axis = np.empty((T, J, 3)) if with_joints else None
         # Frames go through in chunks small enough for the work arrays to stay in
         # cache; within a chunk everything is vectorised over frames.
         L = len(self._links)
@@ -154,7 +183,12 @@ class RobotModel:
             quats, poss = self._chain(root_pos[t0:t1], root_quat[t0:t1], joint_pos[t0:t1], work)
             body_pos[t0:t1] = poss.transpose(2, 0, 1)
             body_quat[t0:t1] = quats.transpose(2, 0, 1)
-        return body_pos, body_quat
+            if with_joints:
+                # Hinge k turns link k + 1 about its own (constant) axis.
+                link_quat = work[0][1 : J + 1, :, : t1 - t0].transpose(2, 0, 1)
+                joint_origin[t0:t1] = work[2][1 : J + 1, :, : t1 - t0].transpose(2, 0, 1)
+                joint_axis[t0:t1] = rotate_vector(link_quat, self._joint_axes)
+        return body_pos, body_quat, joint_origin, joint_axis
 
     def _chain(
         self,

@@ -1,0 +1,68 @@
+"""Rotation offsets between human joint frames and robot body frames.
+
+Both sides are put in the same T-pose: the robot by the joint angles its
+retarget config lists, the human by a T-pose frame (or a T-pose rest pose).
+A role's offset then maps the human joint's world orientation to the robot
+body's, with the robot turned to face where the human faces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..motion import SkeletonMotion
+from ..robot import RobotModel
+from ..rotations import matrix_to_quat, quat_conjugate, quat_multiply, quat_normalize
+from .formats import ORIENTED_ROLES, RetargetConfig
+
+
+def robot_tpose(robot: RobotModel, config: RetargetConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Body positions (B, 3) and orientations (B, 4) of the robot in its T-pose, pelvis at the origin."""
+    q = np.zeros((1, robot.num_joints))
+    for name, value in config.tpose.items():
+        q[0, robot.joint_names.index(name)] = value
+    pos, quat = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]), q)
+    return pos[0], quat[0]
+
+
+def heading(left_hip: np.ndarray, right_hip: np.ndarray) -> np.ndarray:
+    """(..., 4) yaw-only orientation facing forward of a hip line (x forward, y left, z up)."""
+    left = right_hip * 0.0 + (left_hip - right_hip)
+    left[..., 2] = 0.0
+    left /= np.linalg.norm(left, axis=-1, keepdims=True)
+    up = np.zeros_like(left)
+    up[..., 2] = 1.0
+    forward = np.cross(left, up)
+    return matrix_to_quat(np.stack([forward, left, up], axis=-1))
+
+
+def measure_offsets(
+    joint_quat: dict[str, np.ndarray],
+    left_hip: np.ndarray,
+    right_hip: np.ndarray,
+    robot_quat: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Per oriented role, q_offset with q_robot = q_human * q_offset in the T-pose."""
+    face = heading(left_hip, right_hip)
+    return {
+        role: quat_normalize(quat_multiply(quat_conjugate(joint_quat[role]), quat_multiply(face, robot_quat[role])))
+        for role in ORIENTED_ROLES
+    }
+
+
+def offsets_at(
+    skeleton: SkeletonMotion,
+    roles: dict[str, int],
+    robot: RobotModel,
+    config: RetargetConfig,
+    frame: int | None,
+) -> dict[str, np.ndarray]:
+    """Offsets from a T-pose frame of the skeleton, or from its rest pose when frame is None."""
+    _, tpose_quat = robot_tpose(robot, config)
+    robot_quat = {r: tpose_quat[robot.body_index(config.tasks[r].body)] for r in ORIENTED_ROLES}
+    if frame is None:
+        positions, rotations = skeleton.rest_positions, skeleton.rest_rotations
+    else:
+        positions, rotations = skeleton.positions[frame], skeleton.rotations[frame]
+    joint_quat = {r: rotations[roles[r]] for r in ORIENTED_ROLES}
+    return measure_offsets(joint_quat, positions[roles["left_hip"]], positions[roles["right_hip"]], robot_quat)

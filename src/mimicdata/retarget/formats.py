@@ -1,0 +1,144 @@
+"""Skeleton formats and robot retarget configs, both loaded from data files.
+
+Adding a skeleton means adding one YAML file to ``configs/``: which joint
+plays each role, the length unit, the up axis and how its rotation offsets
+are calibrated.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+
+from ..errors import InputError, SpecError
+from ..motion import SkeletonMotion
+
+CONFIGS = Path(__file__).parent / "configs"
+
+ROLES = (
+    "pelvis",
+    "torso",
+    "head",
+    *(f"{side}_{part}" for side in ("left", "right") for part in ("hip", "knee", "ankle", "toe", "shoulder", "elbow", "wrist")),
+)
+# Roles whose orientation drives a robot body, and so need a rotation offset.
+ORIENTED_ROLES = ("pelvis", "torso", "left_ankle", "right_ankle", "left_wrist", "right_wrist")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Calibration(_Strict):
+    # `rest`: each file's rest pose is an upright T-pose and calibrates itself.
+    # `stored`: offsets measured once on a T-pose frame (tools/calibrate_bvh_format.py).
+    source: Literal["rest", "stored"] = Field(alias="from")
+    measured_on: str | None = None
+    offsets: dict[str, tuple[float, float, float, float]] = {}
+
+
+class BvhFormat(_Strict):
+    name: str
+    length_unit: PositiveFloat  # metres per file unit
+    up_axis: Literal["y", "z"]
+    joints: dict[str, str | list[str]]
+    calibration: Calibration
+
+    def candidates(self, role: str) -> list[str]:
+        names = self.joints[role]
+        return [names] if isinstance(names, str) else list(names)
+
+
+class TaskWeights(_Strict):
+    body: str
+    position: float = 0.0
+    orientation: float = 0.0
+
+
+class ChainSettings(_Strict):
+    tasks: list[str]
+    smoothing: float = Field(default=0.0, ge=0)
+
+
+class SolverSettings(_Strict):
+    iterations: int = Field(ge=1)
+    damping: float = Field(ge=0)
+    posture_weight: float = Field(ge=0)
+
+
+class RetargetConfig(_Strict):
+    robot: str
+    tpose: dict[str, float]
+    legs: dict[Literal["left", "right"], tuple[str, str, str]]
+    arms: dict[Literal["left", "right"], tuple[str, str, str]]
+    root: str
+    tasks: dict[str, TaskWeights]
+    input_smoothing: float = Field(default=0.0, ge=0)
+    chains: dict[str, ChainSettings]
+    solver: SolverSettings
+    nominal: dict[str, float] = {}
+    head_point: tuple[float, float, float]
+
+
+def format_names() -> list[str]:
+    return sorted(p.stem for p in CONFIGS.glob("*.yaml") if "joints:" in p.read_text())
+
+
+@lru_cache(maxsize=None)
+def load_format(name: str) -> BvhFormat:
+    """A skeleton format by name (a file in configs/) or by path to a YAML file."""
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        if not path.is_file():
+            raise SpecError(f"{path}: skeleton format file not found")
+    elif name in format_names():
+        path = CONFIGS / f"{name}.yaml"
+    else:
+        raise SpecError(f"unknown bvh_format {name!r}; known formats are {format_names()}")
+    fmt = _load(path, BvhFormat)
+    missing = [r for r in ROLES if r not in fmt.joints]
+    unknown = [r for r in fmt.joints if r not in ROLES]
+    if missing or unknown:
+        raise SpecError(f"{path}: joints must map exactly the roles {list(ROLES)}; missing {missing}, unknown {unknown}")
+    if fmt.calibration.source == "stored":
+        lacking = [r for r in ORIENTED_ROLES if r not in fmt.calibration.offsets]
+        if lacking:
+            raise SpecError(f"{path}: calibration.offsets lacks {lacking}; run tools/calibrate_bvh_format.py")
+    return fmt
+
+
+@lru_cache(maxsize=None)
+def load_retarget_config(robot_name: str) -> RetargetConfig:
+    path = CONFIGS / f"{robot_name}.yaml"
+    if not path.is_file():
+        raise SpecError(f"no retarget config for robot {robot_name!r}: expected {path}")
+    return _load(path, RetargetConfig)
+
+
+def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(yaml.safe_load(path.read_text()))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise SpecError(f"{path}: {exc}") from exc
+
+
+def resolve_roles(skeleton: SkeletonMotion, fmt: BvhFormat, path: Path | str) -> dict[str, int]:
+    """Joint index of every role; a skeleton lacking any is rejected with the full list."""
+    found: dict[str, int] = {}
+    missing: list[str] = []
+    for role in ROLES:
+        names = fmt.candidates(role)
+        hit = next((n for n in names if n in skeleton.joint_names), None)
+        if hit is None:
+            missing.append(" or ".join(names))
+        else:
+            found[role] = skeleton.index(hit)
+    if missing:
+        raise InputError(
+            path, "HIERARCHY", f"the skeleton lacks joints the {fmt.name!r} format needs: {missing}"
+        )
+    return found

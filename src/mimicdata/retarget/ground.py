@@ -1,0 +1,44 @@
+"""Feet on the ground: contact from the human, height correction on the robot.
+
+The human says when a foot is planted; the robot's own sole geometry says how
+far that foot is from the floor. A smooth vertical shift of the whole robot
+puts planted soles at z = 0 and keeps flight phases (jumps) in the air.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+# A human foot is planted when its lowest marker is within this height of
+# where that marker rests on the floor and moves slower than this speed.
+CONTACT_HEIGHT = 0.04  # m
+CONTACT_SPEED = 0.5  # m/s
+SMOOTHING_SIGMA = 0.05  # s
+
+
+def foot_contacts(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float) -> np.ndarray:
+    """(T, F) planted flags from (T, F, K, 3) human foot markers (ankle, toe) resting at (F, K) heights."""
+    height = (foot_points[..., 2] - rest_heights[None]).min(axis=-1)  # (T, F)
+    velocity = np.gradient(foot_points, axis=0) * fps
+    speed = np.linalg.norm(velocity[..., :2], axis=-1).min(axis=-1)
+    return (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
+
+
+def ground_shift(sole_height: np.ndarray, planted: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) vertical shift for the robot given each foot's lowest sole height (T, F).
+
+    Planted frames pull the lowest planted sole to the floor; the shift is
+    interpolated through flight phases, smoothed, and finally raised wherever
+    a sole would otherwise go through the floor.
+    """
+    T = sole_height.shape[0]
+    planted_low = np.where(planted, sole_height, np.inf).min(axis=1)
+    have = np.isfinite(planted_low)
+    if have.any():
+        frames = np.flatnonzero(have)
+        shift = np.interp(np.arange(T), frames, -planted_low[frames])
+    else:
+        shift = np.full(T, -sole_height.min())
+    shift = gaussian_filter1d(shift, SMOOTHING_SIGMA * fps, mode="nearest") if T > 1 else shift
+    return np.maximum(shift, -sole_height.min(axis=1))

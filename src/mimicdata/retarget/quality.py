@@ -1,0 +1,85 @@
+"""Quality measures of a retargeted motion, the same for any robot motion source."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..motion import RobotMotion, SkeletonMotion
+from ..robot import RobotModel
+from ..rotations import rotate_vector
+from .formats import RetargetConfig
+
+# A foot is in stance when its lowest sole point is this low and it is not
+# moving vertically faster than this.
+STANCE_HEIGHT = 0.03  # m
+STANCE_VERTICAL_SPEED = 0.1  # m/s
+# End effector -> (robot body role, human role).
+END_EFFECTORS = {
+    "left_hand": "left_wrist",
+    "right_hand": "right_wrist",
+    "left_foot": "left_ankle",
+    "right_foot": "right_ankle",
+    "head": "head",
+}
+
+
+@dataclass(frozen=True)
+class Quality:
+    frames: int
+    limit_violation_frames: float  # fraction of frames with any joint outside its range
+    below_2cm_frames: float  # fraction of frames whose lowest sole point is below -2 cm
+    median_lowest_sole: float  # m
+    stance_foot_speed: float  # m/s, mean horizontal speed of stance feet
+    rms_joint_acc: float  # rad/s^2
+    rms_joint_jerk: float  # rad/s^3
+    end_effector_error: dict[str, float]  # m, mean, relative to the pelvis, vs the scaled human
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def evaluate(
+    robot: RobotModel,
+    motion: RobotMotion,
+    config: RetargetConfig,
+    human: SkeletonMotion | None = None,
+    roles: dict[str, int] | None = None,
+    scale: float = 1.0,
+) -> Quality:
+    """Measure a robot motion; with a human (and its role map) also the end-effector error."""
+    body_pos, body_quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
+    dt = 1.0 / motion.fps
+    soles = np.stack(
+        [robot.sole_points_world(f, body_pos, body_quat)[..., 2].min(axis=1) for f in robot.foot_bodies], axis=1
+    )
+    lowest = soles.min(axis=1)
+    feet = body_pos[:, [robot.body_index(f) for f in robot.foot_bodies]]
+    velocity = np.gradient(feet, dt, axis=0)
+    stance = (soles < STANCE_HEIGHT) & (np.abs(velocity[..., 2]) < STANCE_VERTICAL_SPEED)
+    speed = np.linalg.norm(velocity[..., :2], axis=-1)
+    q = motion.joint_pos
+    acc = np.diff(q, 2, axis=0) / dt**2
+    jerk = np.diff(q, 3, axis=0) / dt**3
+    errors: dict[str, float] = {}
+    if human is not None and roles is not None:
+        T = min(human.num_frames, motion.num_frames)
+        pelvis = robot.body_index(config.tasks[config.root].body)
+        robot_rel = body_pos[:T] - body_pos[:T, pelvis, None]
+        human_rel = (human.positions[:T] - human.positions[:T, roles[config.root], None]) * scale
+        torso = robot.body_index(config.tasks["torso"].body)
+        head = body_pos[:T, torso] + rotate_vector(body_quat[:T, torso], np.array(config.head_point))
+        for name, role in END_EFFECTORS.items():
+            r = head - body_pos[:T, pelvis] if role == "head" else robot_rel[:, robot.body_index(config.tasks[role].body)]
+            errors[name] = float(np.linalg.norm(r - human_rel[:, roles[role]], axis=-1).mean())
+    return Quality(
+        frames=motion.num_frames,
+        limit_violation_frames=float((robot.limit_excess(q) > 1e-9).any(axis=1).mean()),
+        below_2cm_frames=float((lowest < -0.02).mean()),
+        median_lowest_sole=float(np.median(lowest)),
+        stance_foot_speed=float(speed[stance].mean()) if stance.any() else 0.0,
+        rms_joint_acc=float(np.sqrt(np.mean(acc**2))) if len(acc) else 0.0,
+        rms_joint_jerk=float(np.sqrt(np.mean(jerk**2))) if len(jerk) else 0.0,
+        end_effector_error=errors,
+    )

@@ -1,0 +1,190 @@
+"""BVH motion capture -> SkeletonMotion (metres, Z-up, world-frame joint poses).
+
+bvhio reads the hierarchy; the MOTION block is parsed here with numpy, since
+building a Python object per joint per frame would cost more than the whole
+retarget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..motion import SkeletonMotion
+from ..rotations import matrix_to_quat
+from ._common import MAX_FPS, read_bytes
+
+# BVH world axes -> Z-up world axes, per declared up axis; both right-handed.
+UP_AXIS_TO_Z_UP = {
+    "y": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]),
+    "z": np.eye(3),
+}
+
+_ROTATION_CHANNELS = {"Xrotation": 0, "Yrotation": 1, "Zrotation": 2}
+_POSITION_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
+
+
+@dataclass(frozen=True)
+class _Joint:
+    name: str
+    parent: int
+    offset: np.ndarray  # (3,) file units
+    channels: tuple[str, ...]
+    first_column: int
+
+
+def read_bvh(path: Path, robot: object = None, *, bvh_format: str) -> SkeletonMotion:
+    """Read a BVH file with the length unit and up axis of a named skeleton format."""
+    from ..retarget.formats import load_format
+
+    fmt = load_format(bvh_format)
+    return parse_bvh(Path(path), length_unit=fmt.length_unit, up_axis=fmt.up_axis)
+
+
+def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion:
+    """Joint world poses of every frame; `length_unit` is metres per file unit."""
+    path = Path(path)
+    joints, frame_time, declared = _read_hierarchy(path)
+    data, notes = _read_frames(path, joints, declared)
+    fps = 1.0 / frame_time
+    if not 0.0 < fps < MAX_FPS:
+        raise InputError(path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}) Hz, found {frame_time}")
+    to_z_up = UP_AXIS_TO_Z_UP[up_axis] * 1.0
+    positions, rotations = _forward(joints, data)
+    rest_positions, _ = _forward(joints, None)
+    positions = np.einsum("ij,tkj->tki", to_z_up, positions) * length_unit
+    rest_positions = (rest_positions[0] @ to_z_up.T) * length_unit
+    world_rot = np.einsum("ij,tkjl->tkil", to_z_up, rotations)
+    rest_quat = np.broadcast_to(matrix_to_quat(to_z_up), (len(joints), 4)).copy()
+    return SkeletonMotion(
+        fps=fps,
+        joint_names=tuple(j.name for j in joints),
+        parents=tuple(j.parent for j in joints),
+        positions=positions,
+        rotations=matrix_to_quat(world_rot),
+        rest_positions=rest_positions,
+        rest_rotations=rest_quat,
+        notes=tuple(notes),
+    )
+
+
+def _read_hierarchy(path: Path) -> tuple[list[_Joint], float, int]:
+    import bvhio
+
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    try:
+        container = bvhio.readAsBvh(str(path), loadKeyFrames=False)
+    except Exception as exc:  # bvhio raises SyntaxError / ValueError with its own context
+        raise InputError(path, "HIERARCHY", f"not a readable BVH hierarchy: {exc}") from exc
+    joints: list[_Joint] = []
+    column = 0
+
+    def visit(node: object, parent: int) -> None:
+        nonlocal column
+        channels = tuple(str(c) for c in node.Channels)
+        unknown = [c for c in channels if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS]
+        if unknown:
+            raise InputError(path, f"CHANNELS of {node.Name}", f"unknown channel names {unknown}")
+        joints.append(_Joint(str(node.Name), parent, np.array(node.Offset, dtype=float), channels, column))
+        column += len(channels)
+        me = len(joints) - 1
+        for child in node.Children:
+            visit(child, me)
+        if not node.Children:
+            joints.append(_Joint(f"{node.Name}_End", me, np.array(node.EndSite, dtype=float), (), column))
+
+    visit(container.Root, -1)
+    names = [j.name for j in joints]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(path, "HIERARCHY", f"joint names must be unique, repeated: {repeated}")
+    return joints, float(container.FrameTime), int(container.FrameCount)
+
+
+def _read_frames(path: Path, joints: list[_Joint], declared: int) -> tuple[np.ndarray, list[str]]:
+    raw = read_bytes(path)
+    start = raw.find(b"Frame Time:")
+    start = raw.find(b"\n", start) + 1 if start >= 0 else 0
+    if start <= 0:
+        raise InputError(path, "MOTION", "no frame data after the `Frame Time:` line")
+    columns = sum(len(j.channels) for j in joints)
+    lines = raw[start:].split(b"\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    notes: list[str] = []
+    if lines and len(lines[-1].split()) < columns:
+        # A truncated last line is what an interrupted export leaves behind.
+        notes.append(f"the last frame line is truncated ({len(lines[-1].split())} of {columns} values); dropped")
+        lines.pop()
+    body = b"\n".join(lines)
+    try:
+        values = np.array(body.split(), dtype=np.float64)
+    except ValueError as exc:
+        raise InputError(path, "MOTION", f"frame data holds a value that is not a number: {exc}") from exc
+    if len(lines) == 0 or values.size != len(lines) * columns:
+        for number, line in enumerate(lines):
+            if len(line.split()) != columns:
+                line_no = raw[:start].count(b"\n") + number + 1
+                raise InputError(
+                    path, f"MOTION line {line_no}", f"expected {columns} values (one per channel), found {len(line.split())}"
+                )
+        raise InputError(path, "MOTION", "holds no frames")
+    if not np.isfinite(values).all():
+        bad = int(np.flatnonzero(~np.isfinite(values))[0] // columns)
+        raise InputError(path, "MOTION", f"frame {bad} holds a non-finite value")
+    if len(lines) != declared:
+        notes.append(f"`Frames:` declares {declared} frames but the file holds {len(lines)}; using {len(lines)}")
+    return values.reshape(len(lines), columns), notes
+
+
+def _axis_rotations(angles_deg: np.ndarray, axis: int) -> np.ndarray:
+    """(T, 3, 3) rotations about one coordinate axis."""
+    a = np.deg2rad(angles_deg)
+    c, s = np.cos(a), np.sin(a)
+    out = np.zeros(a.shape + (3, 3))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    out[:, axis, axis] = 1.0
+    out[:, i, i] = c
+    out[:, j, j] = c
+    out[:, i, j] = -s
+    out[:, j, i] = s
+    return out
+
+
+def _forward(joints: list[_Joint], data: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """World positions (T, J, 3) and rotation matrices (T, J, 3, 3) in file axes and units.
+
+    With no data, the rest pose: every rotation zero, the root at the origin.
+    """
+    T = 1 if data is None else data.shape[0]
+    positions = np.zeros((T, len(joints), 3))
+    rotations = np.zeros((T, len(joints), 3, 3))
+    for k, joint in enumerate(joints):
+        local_rot = np.broadcast_to(np.eye(3), (T, 3, 3))
+        has_position = data is not None and any(c in _POSITION_CHANNELS for c in joint.channels)
+        # Position channels replace the OFFSET, which for a root usually repeats
+        # frame 0's position and must not be added on top; the rest pose puts
+        # the root at the origin.
+        at_origin = has_position or (data is None and joint.parent < 0)
+        local_pos = np.zeros((T, 3)) if at_origin else np.broadcast_to(joint.offset, (T, 3)).copy()
+        for c, channel in enumerate(joint.channels):
+            if data is None:
+                break
+            values = data[:, joint.first_column + c]
+            if channel in _ROTATION_CHANNELS:
+                # Channels compose left to right: R = R_first @ R_second @ R_third.
+                local_rot = local_rot @ _axis_rotations(values, _ROTATION_CHANNELS[channel])
+            else:
+                local_pos[:, _POSITION_CHANNELS[channel]] = values
+        if joint.parent < 0:
+            positions[:, k] = local_pos
+            rotations[:, k] = local_rot
+        else:
+            parent_rot = rotations[:, joint.parent]
+            positions[:, k] = positions[:, joint.parent] + np.einsum("tij,tj->ti", parent_rot, local_pos)
+            rotations[:, k] = parent_rot @ local_rot
+    return positions, rotations
