@@ -29,7 +29,7 @@ from .manifest import ManifestRow, write_manifest
 from .preprocess import Rejection, preprocess
 from .robot import RobotModel, load_robot
 from .shards import SCHEMA_VERSION, Shard, ShardClip, bytes_per_frame, file_sha256, write_clip, write_shard
-from .sources import read_motion
+from .ingest import load_robot_motion, reader_options
 from .spec import DatasetSpec, SourceSpec, check_inputs, load_spec
 from .split import assign_splits
 
@@ -57,22 +57,8 @@ class ClipResult:
     detail: str = ""
     num_frames: int = 0
     flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def reader_options(source: SourceSpec) -> dict[str, Any]:
-    """The per-type options a reader takes from its source spec."""
-    if source.type in ("csv", "seed_csv"):
-        return {"fps": source.fps} if source.fps is not None else {}
-    if source.type == "hdf5":
-        return {
-            "fps": source.fps,
-            "root_pos_key": source.root_pos_key,
-            "root_quat_key": source.root_quat_key,
-            "joint_pos_key": source.joint_pos_key,
-            "quat_order": source.quat_order,
-        }
-    return {}
 
 
 def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_path: Path) -> ClipResult:
@@ -89,7 +75,10 @@ def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_pat
     try:
         robot = load_robot(spec.robot)
         result.input_sha256 = file_sha256(item.path)
-        motion = read_motion(source.type, item.path, robot, **reader_options(source)).head(source.max_frames)
+        motion, notes = load_robot_motion(
+            source.type, item.path, robot, max_frames=source.max_frames, **reader_options(source)
+        )
+        result.notes = list(notes)
         lap("ingest")
         motion = resample(motion, spec.target_fps)
         lap("resample")
@@ -302,6 +291,9 @@ def _report(spec, options, robot, scans, results, splits_report, timings) -> dic
         ],
         "flagged": [
             {"clip_id": r.clip_id, "flags": r.flags} for r in sorted(results, key=lambda r: r.clip_id) if r.flags
+        ],
+        "notes": [
+            {"clip_id": r.clip_id, "notes": r.notes} for r in sorted(results, key=lambda r: r.clip_id) if r.notes
         ],
         "splits": splits_report,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},

@@ -9,10 +9,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InputError, SpecError
-from .sources import SUFFIXES as READER_SUFFIXES
+from .sources import SUFFIXES
 from .spec import SourceSpec
 
-SUFFIXES = {"bvh": (".bvh",), **READER_SUFFIXES}
 # What a dataset directory holds: pointing an npz source at one would ingest our own shards.
 _DATASET_MARKERS = ("build_info.json", "manifest_resolved.csv")
 

@@ -11,9 +11,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SpecError
+from .retarget.formats import format_names
 
 SOURCE_TYPES = ("bvh", "pkl", "npz", "seed_csv", "csv", "hdf5")
-BVH_FORMATS = ("lafan1", "hc_mocap", "nokov", "cmu")
 
 
 class _Strict(BaseModel):
@@ -46,7 +46,8 @@ class SourceSpec(_Strict):
     metadata_csv: Path | None = None
     filters: dict[str, list[Any]] = Field(default_factory=dict)
     # bvh
-    bvh_format: Literal["lafan1", "hc_mocap", "nokov", "cmu"] | None = None
+    # A skeleton format file in mimicdata/retarget/configs (lafan1, hc_mocap, nokov, cmu, ...).
+    bvh_format: str | None = None
     robot_name: str = "unitree_g1"
     # hdf5
     root_pos_key: str = "root_pos"
@@ -59,7 +60,9 @@ class SourceSpec(_Strict):
         if self.type == "csv" and self.fps is None:
             raise ValueError("a csv source needs `fps`: Unitree-layout CSV files store no frame rate")
         if self.type == "bvh" and self.bvh_format is None:
-            raise ValueError(f"a bvh source needs `bvh_format`, one of {list(BVH_FORMATS)}")
+            raise ValueError(f"a bvh source needs `bvh_format`, one of {format_names()}")
+        if self.bvh_format is not None and self.bvh_format not in format_names():
+            raise ValueError(f"unknown bvh_format {self.bvh_format!r}; known formats are {format_names()}")
         if self.type != "bvh" and self.bvh_format is not None:
             raise ValueError("`bvh_format` only applies to bvh sources")
         if self.type != "seed_csv" and (self.metadata_csv is not None or self.filters):

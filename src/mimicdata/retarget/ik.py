@@ -91,13 +91,37 @@ def solve_ik(
         rot_err = quat_to_rotvec(quat_multiply(rot_target, quat_conjugate(body_quat[:, bodies])))
         if it == iterations:
             break
-        for chain in chains:
-            _step(robot, chain, bodies, pos_w, rot_w, p, pos_err, rot_err, origin, axis, q, damping, posture_weight, nominal)
+        # Component-major (..., T) from here: every operation runs on rows of T frames.
+        frames = _Frames(
+            p.transpose(1, 2, 0),
+            pos_err.transpose(1, 2, 0),
+            rot_err.transpose(1, 2, 0),
+            origin.transpose(1, 2, 0),
+            axis.transpose(1, 2, 0),
+        )
+        steps = [
+            _step(robot, chain, bodies, pos_w, rot_w, frames, q, damping, posture_weight, nominal) for chain in chains
+        ]
+        for chain, step in zip(chains, steps):
+            q[:, chain.joints] = np.clip(
+                q[:, chain.joints] + step.T, robot.joint_lower[chain.joints], robot.joint_upper[chain.joints]
+            )
     return IkResult(
         joint_pos=q,
         position_error=np.linalg.norm(pos_err, axis=-1) * (pos_w > 0),
         orientation_error=np.linalg.norm(rot_err, axis=-1) * (rot_w > 0),
     )
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """One iteration's kinematics, component-major: (K|J, 3, T)."""
+
+    point: np.ndarray
+    pos_err: np.ndarray
+    rot_err: np.ndarray
+    origin: np.ndarray
+    axis: np.ndarray
 
 
 def _step(
@@ -106,46 +130,64 @@ def _step(
     bodies: np.ndarray,
     pos_w: np.ndarray,
     rot_w: np.ndarray,
-    p: np.ndarray,
-    pos_err: np.ndarray,
-    rot_err: np.ndarray,
-    origin: np.ndarray,
-    axis: np.ndarray,
+    f: _Frames,
     q: np.ndarray,
     damping: float,
     posture_weight: float,
     nominal: np.ndarray,
-) -> None:
-    """One damped Gauss-Newton step of one chain, applied to q in place."""
+) -> np.ndarray:
+    """One damped Gauss-Newton step (n, T) of one chain."""
     js = chain.joints
-    a = axis[:, js]  # (T, n, 3)
-    o = origin[:, js]
-    blocks, residuals = [], []
+    a = f.axis[js]  # (n, 3, T)
+    o = f.origin[js]
+    jac_rows, err_rows = [], []
     for k in chain.tasks:
-        moves = robot.body_joint_mask[bodies[k], js].astype(float)  # (n,)
+        moves = robot.body_joint_mask[bodies[k], js].astype(float)[:, None]  # (n, 1)
         if pos_w[k] > 0:
             # A hinge moves a point at axis x (point - origin).
-            lever = p[:, k, None, :] - o
-            cross = np.stack(
-                [
-                    a[..., 1] * lever[..., 2] - a[..., 2] * lever[..., 1],
-                    a[..., 2] * lever[..., 0] - a[..., 0] * lever[..., 2],
-                    a[..., 0] * lever[..., 1] - a[..., 1] * lever[..., 0],
-                ],
-                axis=1,
-            )  # (T, 3, n)
-            blocks.append(cross * (moves * pos_w[k]))
-            residuals.append(pos_err[:, k] * pos_w[k])
+            lever = f.point[k][None] - o
+            w = moves * pos_w[k]
+            jac_rows += [
+                (a[:, 1] * lever[:, 2] - a[:, 2] * lever[:, 1]) * w,
+                (a[:, 2] * lever[:, 0] - a[:, 0] * lever[:, 2]) * w,
+                (a[:, 0] * lever[:, 1] - a[:, 1] * lever[:, 0]) * w,
+            ]
+            err_rows += list(f.pos_err[k] * pos_w[k])
         if rot_w[k] > 0:
-            blocks.append(a.transpose(0, 2, 1) * (moves * rot_w[k]))
-            residuals.append(rot_err[:, k] * rot_w[k])
-    jac = np.concatenate(blocks, axis=1)  # (T, m, n)
-    err = np.concatenate(residuals, axis=1)  # (T, m)
-    jt = jac.transpose(0, 2, 1)
-    hessian = jt @ jac
-    n = len(js)
-    hessian[:, np.arange(n), np.arange(n)] += damping + posture_weight
-    gradient = np.einsum("tmn,tm->tn", jac, err) - posture_weight * (q[:, js] - nominal[js])
-    step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
-    step *= np.minimum(1.0, _MAX_STEP / np.maximum(np.abs(step).max(axis=1, keepdims=True), 1e-12))
-    q[:, js] = np.clip(q[:, js] + step, robot.joint_lower[js], robot.joint_upper[js])
+            w = moves * rot_w[k]
+            jac_rows += [a[:, 0] * w, a[:, 1] * w, a[:, 2] * w]
+            err_rows += list(f.rot_err[k] * rot_w[k])
+    jac = np.stack(jac_rows)  # (m, n, T)
+    err = np.stack(err_rows)  # (m, T)
+    n, T = len(js), q.shape[0]
+    hessian = np.empty((n, n, T))
+    gradient = np.empty((n, T))
+    for i in range(n):
+        gradient[i] = np.einsum("mt,mt->t", jac[:, i], err)
+        for j in range(i, n):
+            hessian[i, j] = hessian[j, i] = np.einsum("mt,mt->t", jac[:, i], jac[:, j])
+        hessian[i, i] += damping + posture_weight
+    gradient -= posture_weight * (q[:, js] - nominal[js]).T
+    step = _cholesky_solve(hessian, gradient)
+    return step * np.minimum(1.0, _MAX_STEP / np.maximum(np.abs(step).max(axis=0), 1e-12))
+
+
+def _cholesky_solve(h: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Solve h x = g for (n, n, T) symmetric positive definite h, all T systems at once.
+
+    For the 3-7 unknowns of a limb, n^2 vector operations over T frames beat
+    T separate LAPACK calls by several times.
+    """
+    n = h.shape[0]
+    low = np.zeros_like(h)
+    for j in range(n):
+        low[j, j] = np.sqrt(h[j, j] - np.einsum("kt,kt->t", low[j, :j], low[j, :j]))
+        for i in range(j + 1, n):
+            low[i, j] = (h[i, j] - np.einsum("kt,kt->t", low[i, :j], low[j, :j])) / low[j, j]
+    y = np.empty_like(g)
+    for i in range(n):
+        y[i] = (g[i] - np.einsum("kt,kt->t", low[i, :i], y[:i])) / low[i, i]
+    x = np.empty_like(g)
+    for i in reversed(range(n)):
+        x[i] = (y[i] - np.einsum("kt,kt->t", low[i + 1 :, i], x[i + 1 :])) / low[i, i]
+    return x

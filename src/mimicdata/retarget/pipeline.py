@@ -102,7 +102,11 @@ def retarget_skeleton(
     floor = float(np.percentile(feet[..., 2].min(axis=(1, 2)), 2.0))
     rest_heights = np.percentile(feet[..., 2], 5.0, axis=0) - floor  # (2, 2) per foot: ankle, toe
     ankle_height = float(rest_heights[:, 0].mean())
-    head_height = float(np.percentile(P[:, roles["head"], 2], 95.0) - floor)
+    # Standing height to the head joint, from bone lengths: a clip need not
+    # contain an upright frame, and the rest pose need not be upright.
+    rest = skeleton.rest_positions
+    rest_hips = 0.5 * (rest[roles["left_hip"]] + rest[roles["right_hip"]])
+    head_height = ankle_height + human.leg + float(np.linalg.norm(rest[roles["head"]] - rest_hips))
     sole_depth = -min(float(pts[:, 2].min()) for pts in robot.sole_points.values())
     # Lower-body targets: the human scaled by the leg ratio about the floor,
     # lifted so a flat human foot puts the robot's sole on the floor.

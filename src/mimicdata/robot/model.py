@@ -18,7 +18,6 @@ from ..rotations import (
     quat_normalize,
     quat_to_matrix,
     right_multiplication_map,
-    rotate_vector,
     rotation_quadratic_map,
 )
 
@@ -85,6 +84,8 @@ class RobotModel:
             )
         self._links = links
         self._joint_axes = np.array(axes).reshape(-1, 3)
+        # R(q) @ axis as a linear map of q's quadratic monomials, per hinge.
+        self._axis_maps = np.array([rotation_quadratic_map(a) for a in self._joint_axes]).reshape(-1, 3, 10)
         self.joint_names: tuple[str, ...] = tuple(joint_names)
         self.joint_lower = np.array(lower)
         self.joint_upper = np.array(upper)
@@ -180,14 +181,14 @@ class RobotModel:
         work = (np.empty((L, 4, _FK_CHUNK)), np.empty((L, 10, _FK_CHUNK)), np.empty((L, 3, _FK_CHUNK)))
         for t0 in range(0, T, _FK_CHUNK):
             t1 = min(T, t0 + _FK_CHUNK)
-            quats, poss = self._chain(root_pos[t0:t1], root_quat[t0:t1], joint_pos[t0:t1], work)
+            quats, poss = self._chain(root_pos[t0:t1], root_quat[t0:t1], joint_pos[t0:t1], work, with_joints)
             body_pos[t0:t1] = poss.transpose(2, 0, 1)
             body_quat[t0:t1] = quats.transpose(2, 0, 1)
             if with_joints:
                 # Hinge k turns link k + 1 about its own (constant) axis.
-                link_quat = work[0][1 : J + 1, :, : t1 - t0].transpose(2, 0, 1)
-                joint_origin[t0:t1] = work[2][1 : J + 1, :, : t1 - t0].transpose(2, 0, 1)
-                joint_axis[t0:t1] = rotate_vector(link_quat, self._joint_axes)
+                n = t1 - t0
+                joint_origin[t0:t1] = work[2][1 : J + 1, :, :n].transpose(2, 0, 1)
+                joint_axis[t0:t1] = (self._axis_maps @ work[1][1 : J + 1, :, :n]).transpose(2, 0, 1)
         return body_pos, body_quat, joint_origin, joint_axis
 
     def _chain(
@@ -196,6 +197,7 @@ class RobotModel:
         root_quat: np.ndarray,
         joint_pos: np.ndarray,
         work: tuple[np.ndarray, np.ndarray, np.ndarray],
+        all_monomials: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Body quaternions (B, 4, n) and positions (B, 3, n), component-major.
 
@@ -224,7 +226,7 @@ class RobotModel:
                 np.multiply(both[:4], cos_half[k], out=quats[i])
                 both[4:] *= sin_half[k]
                 quats[i] += both[4:]
-            if self._needs_monomials[i]:
+            if all_monomials or self._needs_monomials[i]:
                 _monomials(quats[i], monos[i])
         if self._body_maps is None:
             return quats, poss

@@ -1,4 +1,4 @@
-"""Readers that turn robot motion files into RobotMotion, one per source type."""
+"""One reader per source type: robot motion files give a RobotMotion, BVH a SkeletonMotion."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InputError
-from ..motion import RobotMotion
+from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
+from .bvh import read_bvh
 from .csv import read_csv
 from .hdf5 import read_hdf5
 from .npz import read_npz
 from .pkl import read_pkl
 from .seed_csv import read_seed_csv
 
-Reader = Callable[..., RobotMotion]
+Reader = Callable[..., RobotMotion | SkeletonMotion]
 
 READERS: dict[str, Reader] = {
+    "bvh": read_bvh,
     "pkl": read_pkl,
     "npz": read_npz,
     "seed_csv": read_seed_csv,
@@ -26,6 +28,7 @@ READERS: dict[str, Reader] = {
 }
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
+    "bvh": (".bvh",),
     "pkl": (".pkl",),
     "npz": (".npz",),
     "seed_csv": (".csv",),
@@ -40,8 +43,10 @@ def reader_options(source_type: str) -> tuple[str, ...]:
     return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
-def read_motion(source_type: str, path: Path, robot: RobotModel, **options: Any) -> RobotMotion:
-    """Read one file of the given source type into a RobotMotion in robot joint order."""
+def read_motion(
+    source_type: str, path: Path, robot: RobotModel, **options: Any
+) -> RobotMotion | SkeletonMotion:
+    """Read one file of the given source type: robot motion in robot joint order, or a human skeleton."""
     path = Path(path)
     if source_type not in READERS:
         raise InputError(path, "type", f"unknown source type {source_type!r}; known types are {sorted(READERS)}")
