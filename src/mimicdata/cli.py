@@ -11,6 +11,8 @@ import typer
 
 from .build import BuildOptions, build_dataset
 from .errors import MimicdataError, SpecError
+from .ingest import ingest_motion
+from .spec import source_spec
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Declarative humanoid motion dataset builder.")
 
@@ -79,6 +81,50 @@ def build_command(
 
 
 app.command("build-dataset")(build_command)
+
+
+@app.command("ingest-motion")
+def ingest_command(
+    source_type: Annotated[str, typer.Option("--type", help="Source type: bvh, pkl, npz, seed_csv, csv, hdf5.")],
+    input_path: Annotated[Path, typer.Option("--input", help="A motion file or a folder of them (searched recursively).")],
+    output: Annotated[Path, typer.Option("--output", help="Folder for the clip files; mirrors the input tree.")],
+    source: Annotated[str, typer.Option("--source", help="Source name, the prefix of every clip id.")],
+    bvh_format: Annotated[
+        Optional[str], typer.Option("--bvh-format", "--bvh_format", help="Skeleton format of bvh input.")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 1,
+    max_frames: Annotated[
+        Optional[int], typer.Option("--max-frames", "--max_frames", min=1, help="Keep at most this many input frames.")
+    ] = None,
+    fps: Annotated[Optional[float], typer.Option("--fps", help="Frame rate of inputs that store none (csv).")] = None,
+    target_fps: Annotated[
+        Optional[int], typer.Option("--target-fps", min=1, help="Resample clips to this rate (default: the input's, rounded).")
+    ] = None,
+    robot: Annotated[str, typer.Option("--robot", help="Bundled robot name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
+    force: Annotated[bool, typer.Option("--force", help="Replace clip files that already exist.")] = False,
+) -> None:
+    """Turn motion files into clip files (one NPZ per input, the clips/ format), retargeting BVH."""
+    try:
+        spec = source_spec(
+            name=source, type=source_type, input=input_path, bvh_format=bvh_format, max_frames=max_frames, fps=fps
+        )
+        results = ingest_motion(spec, output, robot=robot, jobs=jobs, fps=target_fps, force=force)
+    except MimicdataError as exc:
+        _fail(exc)
+    failed = [r for r in results if r.error]
+    for r in results:
+        if r.error:
+            typer.secho(f"  failed {r.input}: {r.error}", fg=typer.colors.RED, err=True)
+        else:
+            typer.echo(f"  {r.output}: {r.num_frames} frames" + "".join(f"\n    note: {n}" for n in r.notes))
+    frames = sum(r.num_frames for r in results)
+    seconds = sum(r.seconds for r in results)
+    typer.echo(
+        f"ingested {len(results) - len(failed)} of {len(results)} files, {frames} frames "
+        f"({frames / max(seconds, 1e-9):,.0f} frames/s per worker)"
+    )
+    if failed:
+        raise typer.Exit(1)
 
 
 def _single(command) -> typer.Typer:

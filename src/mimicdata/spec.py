@@ -239,3 +239,19 @@ def check_inputs(spec: DatasetSpec, spec_path: str | Path) -> None:
             problems.append(f"  sources[{i}] ({s.name}).metadata_csv: {s.metadata_csv} is not a file")
     if problems:
         raise SpecError(f"{spec_path}: {len(problems)} input(s) missing or unusable:\n" + "\n".join(problems))
+
+
+def source_spec(**fields: Any) -> SourceSpec:
+    """A SourceSpec from keyword fields (None means unset), e.g. from command-line options."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    try:
+        spec = SourceSpec.model_validate(given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_field_path(tuple(e['loc'])) if e['loc'] else 'options'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise SpecError(f"invalid source options: {problems}") from None
+    if not spec.input.exists():
+        raise SpecError(f"input {spec.input} does not exist")
+    return spec
