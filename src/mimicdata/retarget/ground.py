@@ -20,7 +20,10 @@ SMOOTHING_SIGMA = 0.05  # s
 def foot_contacts(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float) -> np.ndarray:
     """(T, F) planted flags from (T, F, K, 3) human foot markers (ankle, toe) resting at (F, K) heights."""
     height = (foot_points[..., 2] - rest_heights[None]).min(axis=-1)  # (T, F)
-    velocity = np.gradient(foot_points, axis=0) * fps
+    if foot_points.shape[0] < 2:
+        velocity = np.zeros_like(foot_points)
+    else:
+        velocity = np.gradient(foot_points, axis=0) * fps
     speed = np.linalg.norm(velocity[..., :2], axis=-1).min(axis=-1)
     return (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
 

@@ -9,7 +9,7 @@ per chain, whatever the clip length.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from ..rotations import quat_conjugate, quat_multiply, quat_to_rotvec
 # Largest change of one joint in one iteration (rad): keeps a far start from
 # overshooting into another IK branch.
 _MAX_STEP = 0.5
+_CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,13 @@ class Chain:
     tasks: tuple[int, ...]  # indices into the task list
 
 
-# targets(body_pos, body_quat) -> ((T, K, 3) positions, (T, K, 4) orientations), one per task.
-TargetFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+class TargetFn(Protocol):
+    """Targets of every task for the current pose, and the same for a range of frames."""
+
+    def __call__(self, body_pos: np.ndarray, body_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(T, K, 3) position and (T, K, 4) orientation targets, one per task."""
+
+    def sliced(self, t0: int, t1: int) -> "TargetFn": ...
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,31 @@ def solve_ik(
     `targets` is called every iteration, so a target may follow the current
     pose (an arm target anchored at the robot's own shoulder, say).
     """
+    T = joint_pos.shape[0]
+    if T > _CHUNK:
+        # Frames are independent problems; chunks keep the working set in cache.
+        parts = [
+            solve_ik(
+                robot,
+                tasks,
+                chains,
+                targets.sliced(t0, t0 + _CHUNK),
+                root_pos[t0 : t0 + _CHUNK],
+                root_quat[t0 : t0 + _CHUNK],
+                joint_pos[t0 : t0 + _CHUNK],
+                iterations=iterations,
+                damping=damping,
+                posture_weight=posture_weight,
+                nominal=nominal,
+            )
+            for t0 in range(0, T, _CHUNK)
+        ]
+        return IkResult(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("joint_pos", "position_error", "orientation_error")
+            )
+        )
     bodies = np.array([t.body for t in tasks])
     pos_w = np.sqrt([t.position_weight for t in tasks])
     rot_w = np.sqrt([t.orientation_weight for t in tasks])
@@ -191,3 +222,4 @@ def _cholesky_solve(h: np.ndarray, g: np.ndarray) -> np.ndarray:
     for i in reversed(range(n)):
         x[i] = (y[i] - np.einsum("kt,kt->t", low[i + 1 :, i], x[i + 1 :])) / low[i, i]
     return x
+

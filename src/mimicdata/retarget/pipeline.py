@@ -14,7 +14,7 @@ from ..rotations import quat_continuity, quat_multiply, quat_normalize, rotate_v
 from .calibrate import offsets_at, robot_tpose
 from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
 from .ground import foot_contacts, ground_shift
-from .ik import Task, make_chains, solve_ik
+from .ik import Chain, IkResult, Task, make_chains, solve_ik
 
 SIDES = ("left", "right")
 
@@ -36,6 +36,25 @@ class Retargeted:
     targets: dict[str, np.ndarray]  # role -> (T, 3) scaled human position the robot aimed at
     planted: np.ndarray  # (T, 2) human foot contacts, left and right
     notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Per-task targets; arm targets hang from the robot's current shoulders."""
+
+    positions: np.ndarray  # (T, K, 3)
+    orientations: np.ndarray  # (T, K, 4)
+    arm_slots: list[tuple[int, int, np.ndarray]]  # (task, shoulder body, (T, 3) offset)
+
+    def __call__(self, body_pos: np.ndarray, body_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = self.positions.copy()
+        for k, shoulder, offset in self.arm_slots:
+            pos[:, k] = body_pos[:, shoulder] + offset
+        return pos, self.orientations
+
+    def sliced(self, t0: int, t1: int) -> Targets:
+        slots = [(k, s, offset[t0:t1]) for k, s, offset in self.arm_slots]
+        return Targets(self.positions[t0:t1], self.orientations[t0:t1], slots)
 
 
 def human_measures(skeleton: SkeletonMotion, roles: dict[str, int]) -> BodyMeasures:
@@ -75,6 +94,130 @@ def smoothed(skeleton: SkeletonMotion, sigma_seconds: float) -> SkeletonMotion:
     return replace(skeleton, positions=positions, rotations=quat_normalize(rotations))
 
 
+@dataclass(frozen=True)
+class IkProblem:
+    """Everything the solver needs for a clip; frames can be solved in any grouping."""
+
+    tasks: list[Task]
+    chains: list[Chain]
+    targets: Targets
+    root_pos: np.ndarray  # (T, 3)
+    root_quat: np.ndarray  # (T, 4)
+    nominal: np.ndarray  # (J,)
+    config: RetargetConfig
+
+    def solve(self, robot: RobotModel, t0: int = 0, t1: int | None = None, start: np.ndarray | None = None) -> IkResult:
+        """Solve frames t0..t1, from `start` joint angles (default: the nominal posture)."""
+        t1 = self.root_pos.shape[0] if t1 is None else t1
+        start = np.broadcast_to(self.nominal, (t1 - t0, robot.num_joints)) if start is None else start
+        solver = self.config.solver
+        return solve_ik(
+            robot,
+            self.tasks,
+            self.chains,
+            self.targets.sliced(t0, t1),
+            self.root_pos[t0:t1],
+            self.root_quat[t0:t1],
+            start,
+            iterations=solver.iterations,
+            damping=solver.damping,
+            posture_weight=solver.posture_weight,
+            nominal=self.nominal,
+        )
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    """The human motion measured and scaled to the robot."""
+
+    skeleton: SkeletonMotion  # smoothed
+    roles: dict[str, int]
+    human: BodyMeasures
+    robot: BodyMeasures
+    head_height: float
+    lower: dict[str, np.ndarray]  # lower-body role -> (T, 3) target
+    feet: np.ndarray  # (T, 2, 2, 3) human ankle and toe, left and right
+    feet_rest: np.ndarray  # (2, 2) their heights when planted
+
+
+def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: RetargetConfig, path) -> _Scaled:
+    roles = resolve_roles(skeleton, fmt, path)
+    human = human_measures(skeleton, roles)
+    body = robot_measures(robot, config)
+    leg_scale = body.leg / human.leg
+    skeleton = smoothed(skeleton, config.input_smoothing)
+    P = skeleton.positions
+    # Heights are measured from the floor the performer stands on: the lowest
+    # the feet ever get, which is also where a hc_mocap stream's ground is.
+    feet = np.stack([P[:, [roles[f"{s}_ankle"], roles[f"{s}_toe"]]] for s in SIDES], axis=1)
+    floor = float(np.percentile(feet[..., 2].min(axis=(1, 2)), 2.0))
+    feet_rest = np.percentile(feet[..., 2], 5.0, axis=0)
+    ankle_height = float(feet_rest[:, 0].mean()) - floor
+    # Standing height to the head joint, from bone lengths: a clip need not
+    # contain an upright frame, and the rest pose need not be upright.
+    rest = skeleton.rest_positions
+    rest_hips = 0.5 * (rest[roles["left_hip"]] + rest[roles["right_hip"]])
+    head_height = ankle_height + human.leg + float(np.linalg.norm(rest[roles["head"]] - rest_hips))
+    # Lower-body targets: the human scaled by the leg ratio about the floor,
+    # lifted so a flat human foot puts the robot's sole on the floor.
+    sole_depth = -min(float(pts[:, 2].min()) for pts in robot.sole_points.values())
+    lift = sole_depth - leg_scale * ankle_height
+    lower = {}
+    for role in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"):
+        p = (P[:, roles[role]] - [0.0, 0.0, floor]) * leg_scale
+        p[:, 2] += lift
+        lower[role] = p
+    return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest)
+
+
+def _problem(scaled: _Scaled, fmt: BvhFormat, robot: RobotModel, config: RetargetConfig, offsets) -> IkProblem:
+    skeleton, roles, lower = scaled.skeleton, scaled.roles, scaled.lower
+    T = skeleton.num_frames
+    arm_scale = scaled.robot.arm / scaled.human.arm
+    order = list(config.tasks)
+    tasks = [Task(robot.body_index(w.body), w.position, w.orientation) for w in config.tasks.values()]
+    rot_target = np.empty((T, len(tasks), 4))
+    rot_target[:] = [1.0, 0.0, 0.0, 0.0]
+    for k, role in enumerate(order):
+        if role in offsets:
+            rot_target[:, k] = quat_continuity(quat_multiply(skeleton.rotations[:, roles[role]], offsets[role]))
+    positions = np.stack([lower.get(r, np.zeros((T, 3))) for r in order], axis=1)
+    arm_slots = []
+    for k, role in enumerate(order):
+        side, _, part = role.partition("_")
+        if side in config.arms and part in ("elbow", "wrist"):
+            shoulder = robot.body_index(config.arms[side][0])
+            offset = (skeleton.positions[:, roles[role]] - skeleton.positions[:, roles[f"{side}_shoulder"]]) * arm_scale
+            arm_slots.append((k, shoulder, offset))
+    nominal = np.zeros(robot.num_joints)
+    for name, value in config.nominal.items():
+        nominal[robot.joint_names.index(name)] = value
+    # The base: the human pelvis orientation, hip joints on the scaled human's.
+    root_quat = rot_target[:, order.index(config.root)]
+    tpose_pos, _ = robot_tpose(robot, config)
+    hips_offset = 0.5 * sum(tpose_pos[robot.body_index(config.legs[s][0])] for s in SIDES)
+    root_pos = 0.5 * (lower["left_hip"] + lower["right_hip"]) - rotate_vector(root_quat, hips_offset)
+    chains = make_chains(robot, tasks, [[order.index(r) for r in c.tasks] for c in config.chains.values()])
+    return IkProblem(tasks, chains, Targets(positions, rot_target, arm_slots), root_pos, root_quat, nominal, config)
+
+
+def plan_retarget(
+    skeleton: SkeletonMotion,
+    fmt: BvhFormat,
+    robot: RobotModel,
+    path: Path | str = "<skeleton>",
+    config: RetargetConfig | None = None,
+) -> tuple[IkProblem, _Scaled]:
+    """The IK problem of a skeleton motion, before it is solved."""
+    config = config or load_retarget_config(robot.name)
+    scaled = _scale(skeleton, fmt, robot, config, path)
+    if fmt.calibration.source == "rest":
+        offsets = offsets_at(skeleton, scaled.roles, robot, config, frame=None)
+    else:
+        offsets = {r: np.asarray(q, dtype=float) for r, q in fmt.calibration.offsets.items()}
+    return _problem(scaled, fmt, robot, config, offsets), scaled
+
+
 def retarget_skeleton(
     skeleton: SkeletonMotion,
     fmt: BvhFormat,
@@ -83,108 +226,29 @@ def retarget_skeleton(
     config: RetargetConfig | None = None,
 ) -> Retargeted:
     """The robot motion that best follows a human skeleton motion."""
-    config = config or load_retarget_config(robot.name)
-    roles = resolve_roles(skeleton, fmt, path)
-    if fmt.calibration.source == "rest":
-        offsets = offsets_at(skeleton, roles, robot, config, frame=None)
-    else:
-        offsets = {r: np.asarray(q, dtype=float) for r, q in fmt.calibration.offsets.items()}
-    human = human_measures(skeleton, roles)
-    body = robot_measures(robot, config)
-    leg_scale, arm_scale = body.leg / human.leg, body.arm / human.arm
-    skeleton = smoothed(skeleton, config.input_smoothing)
-    P = skeleton.positions
-    T = skeleton.num_frames
-
-    # Heights are measured from the floor the performer stands on: the lowest
-    # the feet ever get, which is also where a hc_mocap stream's ground is.
-    feet = np.stack([P[:, [roles[f"{s}_ankle"], roles[f"{s}_toe"]]] for s in SIDES], axis=1)  # (T, 2, 2, 3)
-    floor = float(np.percentile(feet[..., 2].min(axis=(1, 2)), 2.0))
-    rest_heights = np.percentile(feet[..., 2], 5.0, axis=0) - floor  # (2, 2) per foot: ankle, toe
-    ankle_height = float(rest_heights[:, 0].mean())
-    # Standing height to the head joint, from bone lengths: a clip need not
-    # contain an upright frame, and the rest pose need not be upright.
-    rest = skeleton.rest_positions
-    rest_hips = 0.5 * (rest[roles["left_hip"]] + rest[roles["right_hip"]])
-    head_height = ankle_height + human.leg + float(np.linalg.norm(rest[roles["head"]] - rest_hips))
-    sole_depth = -min(float(pts[:, 2].min()) for pts in robot.sole_points.values())
-    # Lower-body targets: the human scaled by the leg ratio about the floor,
-    # lifted so a flat human foot puts the robot's sole on the floor.
-    lift = sole_depth - leg_scale * ankle_height
-    lower = {}
-    for role in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"):
-        p = (P[:, roles[role]] - [0.0, 0.0, floor]) * leg_scale
-        p[:, 2] += lift
-        lower[role] = p
-
-    roles_in_order = list(config.tasks)
-    tasks = [
-        Task(robot.body_index(w.body), w.position, w.orientation) for w in config.tasks.values()
-    ]
-    rot_target = np.empty((T, len(tasks), 4))
-    rot_target[:] = [1.0, 0.0, 0.0, 0.0]
-    for k, role in enumerate(roles_in_order):
-        if role in offsets:
-            rot_target[:, k] = quat_continuity(quat_multiply(skeleton.rotations[:, roles[role]], offsets[role]))
-    static = np.stack([lower.get(r, np.zeros((T, 3))) for r in roles_in_order], axis=1)
-    arm_slots = []
-    for k, role in enumerate(roles_in_order):
-        side, _, part = role.partition("_")
-        if side in config.arms and part in ("elbow", "wrist"):
-            shoulder = robot.body_index(config.arms[side][0])
-            offset = (P[:, roles[role]] - P[:, roles[f"{side}_shoulder"]]) * arm_scale
-            arm_slots.append((k, shoulder, offset))
-
-    def targets(body_pos: np.ndarray, body_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = static.copy()
-        for k, shoulder, offset in arm_slots:
-            pos[:, k] = body_pos[:, shoulder] + offset
-        return pos, rot_target
-
-    nominal = np.zeros(robot.num_joints)
-    for name, value in config.nominal.items():
-        nominal[robot.joint_names.index(name)] = value
-    # The base: the human pelvis orientation, hip joints on the scaled human's.
-    root_quat = rot_target[:, roles_in_order.index(config.root)]
-    hips_mid = 0.5 * (lower["left_hip"] + lower["right_hip"])
-    tpose_pos, _ = robot_tpose(robot, config)
-    hips_offset = 0.5 * sum(tpose_pos[robot.body_index(config.legs[s][0])] for s in SIDES)
-    root_pos = hips_mid - rotate_vector(root_quat, hips_offset)
-    chains = make_chains(
-        robot, tasks, [[roles_in_order.index(r) for r in c.tasks] for c in config.chains.values()]
-    )
-    solver = config.solver
-    result = solve_ik(
-        robot,
-        tasks,
-        chains,
-        targets,
-        root_pos,
-        root_quat,
-        np.broadcast_to(nominal, (T, robot.num_joints)),
-        iterations=solver.iterations,
-        damping=solver.damping,
-        posture_weight=solver.posture_weight,
-        nominal=nominal,
-    )
-    joint_pos = result.joint_pos
-    for chain, settings in zip(chains, config.chains.values()):
-        sigma = settings.smoothing * skeleton.fps
+    problem, scaled = plan_retarget(skeleton, fmt, robot, path, config)
+    config = problem.config
+    fps, T = skeleton.fps, skeleton.num_frames
+    joint_pos = problem.solve(robot).joint_pos
+    for chain, settings in zip(problem.chains, config.chains.values()):
+        sigma = settings.smoothing * fps
         if sigma > 0.3 and T > 1:
             joint_pos[:, chain.joints] = gaussian_filter1d(joint_pos[:, chain.joints], sigma, axis=0, mode="nearest")
     joint_pos = np.clip(joint_pos, robot.joint_lower, robot.joint_upper)
 
+    root_pos, root_quat = problem.root_pos.copy(), problem.root_quat
     body_pos, body_quat = robot.forward_kinematics(root_pos, root_quat, joint_pos)
     soles = np.stack(
         [robot.sole_points_world(f, body_pos, body_quat)[..., 2].min(axis=1) for f in robot.foot_bodies], axis=1
     )
-    planted = foot_contacts(feet, rest_heights + floor, skeleton.fps)
-    root_pos = root_pos.copy()
-    root_pos[:, 2] += ground_shift(soles, planted, skeleton.fps)
+    planted = foot_contacts(scaled.feet, scaled.feet_rest, fps)
+    root_pos[:, 2] += ground_shift(soles, planted, fps)
 
-    notes = list(skeleton.notes) + [
-        f"performer: leg {human.leg:.3f} m, arm {human.arm:.3f} m, head at {head_height:.2f} m; "
-        f"scaled by {leg_scale:.3f} (legs) and {arm_scale:.3f} (arms)"
+    human = scaled.human
+    notes = [
+        *skeleton.notes,
+        f"performer: leg {human.leg:.3f} m, arm {human.arm:.3f} m, head at {scaled.head_height:.2f} m; "
+        f"scaled by {scaled.robot.leg / human.leg:.3f} (legs) and {scaled.robot.arm / human.arm:.3f} (arms)",
     ]
     return Retargeted(
         motion=RobotMotion(
@@ -195,9 +259,9 @@ def retarget_skeleton(
             joint_names=robot.joint_names,
         ),
         human=human,
-        robot=body,
-        height=head_height,
-        targets=lower,
+        robot=scaled.robot,
+        height=scaled.head_height,
+        targets=scaled.lower,
         planted=planted,
         notes=tuple(notes),
     )
