@@ -36,10 +36,15 @@ class _Joint:
     first_column: int
 
 
-def read_bvh(path: Path, robot: object = None, *, bvh_format: str) -> SkeletonMotion:
+def read_bvh(path: Path, robot: object = None, *, bvh_format: str | None = None) -> SkeletonMotion:
     """Read a BVH file with the length unit and up axis of a named skeleton format."""
-    from ..retarget.formats import load_format
+    from ..retarget.formats import format_names, load_format
 
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    if bvh_format is None:
+        raise InputError(path, "bvh_format", f"a BVH file needs its skeleton format, one of {format_names()}")
     fmt = load_format(bvh_format)
     return parse_bvh(Path(path), length_unit=fmt.length_unit, up_axis=fmt.up_axis)
 
@@ -76,6 +81,7 @@ def _read_hierarchy(path: Path) -> tuple[list[_Joint], float, int]:
 
     if not path.is_file():
         raise InputError(path, None, "file not found")
+    _check_layout(path, read_bytes(path))
     try:
         container = bvhio.readAsBvh(str(path), loadKeyFrames=False)
     except Exception as exc:  # bvhio raises SyntaxError / ValueError with its own context
@@ -103,6 +109,23 @@ def _read_hierarchy(path: Path) -> tuple[list[_Joint], float, int]:
     if repeated:
         raise InputError(path, "HIERARCHY", f"joint names must be unique, repeated: {repeated}")
     return joints, float(container.FrameTime), int(container.FrameCount)
+
+
+def _check_layout(path: Path, raw: bytes) -> None:
+    """The outline every BVH has; bvhio loops forever on files that end early."""
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    if not lines or lines[0] != b"HIERARCHY":
+        raise InputError(path, "HIERARCHY", "not a BVH file: the first line must be `HIERARCHY`")
+    try:
+        motion = lines.index(b"MOTION")
+    except ValueError:
+        raise InputError(path, "MOTION", "no `MOTION` section: the file ends inside the hierarchy") from None
+    hierarchy = b"\n".join(lines[:motion])
+    if hierarchy.count(b"{") != hierarchy.count(b"}"):
+        raise InputError(path, "HIERARCHY", "unbalanced braces: the hierarchy is cut short or malformed")
+    header = lines[motion + 1 : motion + 3]
+    if len(header) < 2 or not header[0].startswith(b"Frames:") or not header[1].startswith(b"Frame Time:"):
+        raise InputError(path, "MOTION", "expected `Frames:` and `Frame Time:` lines after `MOTION`")
 
 
 def _read_frames(path: Path, joints: list[_Joint], declared: int) -> tuple[np.ndarray, list[str]]:

@@ -1,0 +1,179 @@
+"""BVH -> G1 retargeting on the real takes of ../shared/data/bvh: invariants and quality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import SHARED_DATA, require_shared
+from mimicdata.build import BuildOptions, build_dataset
+from mimicdata.errors import InputError
+from mimicdata.motion import RobotMotion
+from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
+from mimicdata.retarget.formats import resolve_roles
+from mimicdata.retarget.quality import evaluate
+from mimicdata.rotations import xyzw_to_wxyz
+from mimicdata.sources.bvh import read_bvh
+
+TAKES = [
+    ("lafan1", "lafan1/walk4_subject1.bvh"),
+    ("lafan1", "lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh"),
+    ("cmu", "cmu/01_01.bvh"),
+    ("cmu", "cmu/131_01.bvh"),
+    ("hc_mocap", "hc_mocap/ref_with_toe.bvh"),
+]
+
+
+def _bvh(rel: str):
+    return require_shared("data", "bvh", *rel.split("/"))
+
+
+@pytest.fixture(scope="module")
+def retargeted(robot):
+    """Each take retargeted once: (format, skeleton, result)."""
+    out = {}
+    for fmt, rel in TAKES:
+        path = _bvh(rel)
+        skeleton = read_bvh(path, bvh_format=fmt)
+        out[rel] = (fmt, skeleton, retarget_skeleton(skeleton, load_format(fmt), robot, path))
+    return out
+
+
+def _soles(robot, motion: RobotMotion) -> np.ndarray:
+    pos, quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
+    return np.stack([robot.sole_points_world(f, pos, quat)[..., 2].min(axis=1) for f in robot.foot_bodies], axis=1)
+
+
+@pytest.mark.parametrize("rel", [rel for _, rel in TAKES])
+def test_every_format_retargets_within_limits_with_feet_on_the_ground(robot, retargeted, rel):
+    _, skeleton, result = retargeted[rel]
+    motion = result.motion
+    assert motion.num_frames == skeleton.num_frames
+    assert motion.joint_names == robot.joint_names
+    assert np.isfinite(motion.joint_pos).all() and np.isfinite(motion.root_pos).all()
+    assert robot.limit_excess(motion.joint_pos).max() == 0.0
+    lowest = _soles(robot, motion).min(axis=1)
+    assert (lowest < -0.02).mean() < 0.01
+    assert abs(np.median(lowest)) < 0.01
+    # Feet the human plants sit on the floor, neither floating nor sunk.
+    soles = _soles(robot, motion)
+    planted = soles[result.planted]
+    assert planted.size > 0
+    assert np.median(np.abs(planted)) < 0.01
+
+
+@pytest.mark.parametrize("rel", ["cmu/01_01.bvh", "cmu/131_01.bvh", "hc_mocap/ref_with_toe.bvh", "lafan1/walk4_subject1.bvh"])
+def test_performer_is_measured_from_the_skeleton(retargeted, rel):
+    _, _, result = retargeted[rel]
+    # Adult performers: legs 0.7-1.0 m, head joint 1.3-1.8 m above the floor;
+    # a wrong unit (cm read as m, CMU units as cm) lands far outside.
+    assert 0.7 < result.human.leg < 1.0
+    assert 1.3 < result.height < 1.8
+    assert result.robot.leg / result.human.leg == pytest.approx(result.robot.leg / result.human.leg)
+    assert any("performer: leg" in n for n in result.notes)
+
+
+def test_the_two_cmu_naming_styles_scale_alike(retargeted):
+    a = retargeted["cmu/01_01.bvh"][2].human
+    b = retargeted["cmu/131_01.bvh"][2].human
+    assert abs(a.leg - b.leg) < 0.1
+
+
+def test_retarget_is_deterministic(robot, retargeted):
+    fmt, skeleton, first = retargeted["lafan1/walk4_subject1.bvh"]
+    again = retarget_skeleton(skeleton, load_format(fmt), robot).motion
+    for key in ("root_pos", "root_quat", "joint_pos"):
+        assert np.array_equal(getattr(first.motion, key), getattr(again, key))
+
+
+def test_no_first_frame_transient(retargeted):
+    motion = retargeted["lafan1/walk4_subject1.bvh"][2].motion
+    step = np.abs(np.diff(motion.joint_pos, axis=0)).max(axis=1)
+    assert step[:5].max() <= np.percentile(step, 99)
+
+
+def test_tpose_frame_maps_to_the_robot_tpose(robot):
+    """fallAndGetUp1 opens in a T-pose: arms out sideways, legs straight."""
+    path = _bvh("lafan1/fallAndGetUp1_subject1.bvh")
+    skeleton = read_bvh(path, bvh_format="lafan1").head(60)
+    q = retarget_skeleton(skeleton, load_format("lafan1"), robot).motion.joint_pos[0]
+    j = {n: i for i, n in enumerate(robot.joint_names)}
+    assert q[j["left_shoulder_roll_joint"]] == pytest.approx(np.pi / 2, abs=0.25)
+    assert q[j["right_shoulder_roll_joint"]] == pytest.approx(-np.pi / 2, abs=0.25)
+    for side in ("left", "right"):
+        assert abs(q[j[f"{side}_knee_joint"]]) < 0.35
+        assert abs(q[j[f"{side}_hip_roll_joint"]]) < 0.2
+
+
+def test_cut_matches_its_take_frame_for_frame():
+    """A third-party cut keeps the take's frame-0 ROOT OFFSET; only the channels count."""
+    full = read_bvh(_bvh("lafan1/fallAndGetUp1_subject1.bvh"), bvh_format="lafan1")
+    cut = read_bvh(_bvh("lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh"), bvh_format="lafan1")
+    np.testing.assert_allclose(cut.positions, full.positions[679 : 679 + cut.num_frames], atol=1e-9)
+
+
+def test_declared_frame_count_mismatch_is_a_note():
+    skeleton = read_bvh(_bvh("lafan1/fallAndGetUp1_subject1.bvh"), bvh_format="lafan1")
+    assert skeleton.num_frames == 5046
+    assert any("5047" in n and "5046" in n for n in skeleton.notes)
+
+
+def test_quality_beats_unitree_on_walk4(robot, retargeted):
+    """The issue's targets on the one reference take cheap enough for every test run."""
+    fmt, skeleton, result = retargeted["lafan1/walk4_subject1.bvh"]
+    reference = require_shared("data", "g1_csv", "unitree_lafan1", "walk4_subject1.csv")
+    data = np.loadtxt(reference, delimiter=",")[: skeleton.num_frames]
+    theirs_motion = RobotMotion(30.0, data[:, :3], xyzw_to_wxyz(data[:, 3:7]), data[:, 7:], robot.joint_names)
+    config = load_retarget_config(robot.name)
+    roles = resolve_roles(skeleton, load_format(fmt), "walk4")
+    scale = result.robot.leg / result.human.leg
+    ours = evaluate(robot, result.motion, config, skeleton, roles, scale)
+    theirs = evaluate(robot, theirs_motion, config, skeleton, roles, scale)
+    assert ours.limit_violation_frames == 0.0
+    assert ours.below_2cm_frames < 0.01
+    assert abs(ours.median_lowest_sole) < 0.01
+    assert ours.rms_joint_jerk <= theirs.rms_joint_jerk
+    assert ours.stance_foot_speed <= theirs.stance_foot_speed
+    for name, err in ours.end_effector_error.items():
+        assert err < 0.2, name
+
+
+def test_skeleton_lacking_joints_is_rejected_with_the_list(tmp_path, robot):
+    text = _bvh("lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh").read_bytes()
+    broken = tmp_path / "renamed.bvh"
+    broken.write_bytes(text.replace(b"JOINT LeftHand", b"JOINT LeftPaw").replace(b"JOINT RightLeg", b"JOINT RightShin"))
+    skeleton = read_bvh(broken, bvh_format="lafan1")
+    with pytest.raises(InputError) as err:
+        retarget_skeleton(skeleton, load_format("lafan1"), robot, broken)
+    assert "LeftHand" in str(err.value) and "RightLeg" in str(err.value) and "renamed.bvh" in str(err.value)
+
+
+def test_build_with_bvh_sources_keeps_clips_and_reports_bad_files(tmp_path):
+    require_shared("data", "bvh")
+    bad = tmp_path / "bvh_in" / "broken.bvh"
+    bad.parent.mkdir()
+    bad.write_text("HIERARCHY\nROOT Hips\n{\n")
+    spec = {
+        "name": "bvh_mix",
+        "target_fps": 30,
+        "val_percent": 30,
+        "hash_salt": "t",
+        "sources": [
+            {"name": "cuts", "type": "bvh", "bvh_format": "lafan1", "input": str(SHARED_DATA / "bvh" / "lafan1_cuts")},
+            {"name": "hc", "type": "bvh", "bvh_format": "hc_mocap", "input": str(SHARED_DATA / "bvh" / "hc_mocap")},
+            {"name": "junk", "type": "bvh", "bvh_format": "nokov", "input": str(bad.parent)},
+        ],
+    }
+    path = tmp_path / "bvh_mix.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    report = build_dataset(path, BuildOptions(output_root=tmp_path / "out"))
+    out = tmp_path / "out" / "bvh_mix"
+    clips = sorted(p.relative_to(out / "clips").as_posix() for p in (out / "clips").rglob("*.npz"))
+    assert clips == [
+        "cuts/fallAndGetUp1_subject1_1600_1700.npz",
+        "cuts/fallAndGetUp1_subject1_680_800.npz",
+        "hc/ref_with_toe.npz",
+    ]
+    (rejected,) = report["rejected"]
+    assert rejected["clip_id"] == "junk:broken" and "broken.bvh" in rejected["detail"]
