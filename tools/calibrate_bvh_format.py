@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mimicdata.retarget.calibrate import offsets_at
-from mimicdata.retarget.formats import CONFIGS, load_format, load_retarget_config, resolve_roles
+from mimicdata.retarget.formats import FORMATS, load_format, load_retarget_config, resolve_roles
 from mimicdata.robot import load_robot
 from mimicdata.sources.bvh import parse_bvh
 
@@ -30,10 +30,9 @@ def main() -> None:
     parser.add_argument("--robot", default="unitree_g1")
     args = parser.parse_args()
 
-    path = CONFIGS / f"{args.format}.yaml"
+    path = FORMATS / f"{args.format}.yaml"
     text = path.read_text()
     head = text[: text.index("calibration:")]
-    fmt_lines = [line for line in head.splitlines()]
     # Load without the stored block so a format can be calibrated from scratch.
     tmp = Path(tempfile.mkdtemp()) / path.name
     tmp.write_text(head + "calibration:\n  from: rest\n")
@@ -55,7 +54,7 @@ def main() -> None:
     ]
     for role, q in offsets.items():
         block.append(f"    {role}: [{', '.join(f'{v:.6f}' for v in np.round(q, 6))}]")
-    path.write_text("\n".join(fmt_lines) + "\n" + "\n".join(block) + "\n")
+    path.write_text(head + "\n".join(block) + "\n")
     load_format.cache_clear()
     load_format(args.format)
     print(f"wrote {len(offsets)} offsets to {path}")

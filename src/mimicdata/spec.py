@@ -46,7 +46,7 @@ class SourceSpec(_Strict):
     metadata_csv: Path | None = None
     filters: dict[str, list[Any]] = Field(default_factory=dict)
     # bvh
-    # A skeleton format file in mimicdata/retarget/configs (lafan1, hc_mocap, nokov, cmu, ...).
+    # A skeleton format file in mimicdata/retarget/configs/formats (lafan1, hc_mocap, nokov, cmu, ...).
     bvh_format: str | None = None
     robot_name: str = "unitree_g1"
     # hdf5

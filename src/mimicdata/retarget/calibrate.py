@@ -27,7 +27,7 @@ def robot_tpose(robot: RobotModel, config: RetargetConfig) -> tuple[np.ndarray, 
 
 def heading(left_hip: np.ndarray, right_hip: np.ndarray) -> np.ndarray:
     """(..., 4) yaw-only orientation facing forward of a hip line (x forward, y left, z up)."""
-    left = right_hip * 0.0 + (left_hip - right_hip)
+    left = np.array(left_hip - right_hip, dtype=float)
     left[..., 2] = 0.0
     left /= np.linalg.norm(left, axis=-1, keepdims=True)
     up = np.zeros_like(left)

@@ -1,6 +1,6 @@
 """Skeleton formats and robot retarget configs, both loaded from data files.
 
-Adding a skeleton means adding one YAML file to ``configs/``: which joint
+Adding a skeleton means adding one YAML file to ``configs/formats/``: which joint
 plays each role, the length unit, the up axis and how its rotation offsets
 are calibrated.
 """
@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationErro
 from ..errors import InputError, SpecError
 from ..motion import SkeletonMotion
 
-CONFIGS = Path(__file__).parent / "configs"
+FORMATS = Path(__file__).parent / "configs" / "formats"
+ROBOTS = Path(__file__).parent / "configs" / "robots"
 
 ROLES = (
     "pelvis",
@@ -85,18 +86,18 @@ class RetargetConfig(_Strict):
 
 
 def format_names() -> list[str]:
-    return sorted(p.stem for p in CONFIGS.glob("*.yaml") if "joints:" in p.read_text())
+    return sorted(p.stem for p in FORMATS.glob("*.yaml"))
 
 
 @lru_cache(maxsize=None)
 def load_format(name: str) -> BvhFormat:
-    """A skeleton format by name (a file in configs/) or by path to a YAML file."""
+    """A skeleton format by name (a file in configs/formats/) or by path to a YAML file."""
     if name.endswith((".yaml", ".yml")):
         path = Path(name)
         if not path.is_file():
             raise SpecError(f"{path}: skeleton format file not found")
     elif name in format_names():
-        path = CONFIGS / f"{name}.yaml"
+        path = FORMATS / f"{name}.yaml"
     else:
         raise SpecError(f"unknown bvh_format {name!r}; known formats are {format_names()}")
     fmt = _load(path, BvhFormat)
@@ -113,7 +114,7 @@ def load_format(name: str) -> BvhFormat:
 
 @lru_cache(maxsize=None)
 def load_retarget_config(robot_name: str) -> RetargetConfig:
-    path = CONFIGS / f"{robot_name}.yaml"
+    path = ROBOTS / f"{robot_name}.yaml"
     if not path.is_file():
         raise SpecError(f"no retarget config for robot {robot_name!r}: expected {path}")
     return _load(path, RetargetConfig)

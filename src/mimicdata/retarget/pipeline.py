@@ -33,7 +33,6 @@ class Retargeted:
     human: BodyMeasures
     robot: BodyMeasures
     height: float  # the performer's standing height to the head joint, m
-    targets: dict[str, np.ndarray]  # role -> (T, 3) scaled human position the robot aimed at
     planted: np.ndarray  # (T, 2) human foot contacts, left and right
     notes: tuple[str, ...]
 
@@ -170,7 +169,7 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
     return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest)
 
 
-def _problem(scaled: _Scaled, fmt: BvhFormat, robot: RobotModel, config: RetargetConfig, offsets) -> IkProblem:
+def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets: dict[str, np.ndarray]) -> IkProblem:
     skeleton, roles, lower = scaled.skeleton, scaled.roles, scaled.lower
     T = skeleton.num_frames
     arm_scale = scaled.robot.arm / scaled.human.arm
@@ -215,7 +214,7 @@ def plan_retarget(
         offsets = offsets_at(skeleton, scaled.roles, robot, config, frame=None)
     else:
         offsets = {r: np.asarray(q, dtype=float) for r, q in fmt.calibration.offsets.items()}
-    return _problem(scaled, fmt, robot, config, offsets), scaled
+    return _problem(scaled, robot, config, offsets), scaled
 
 
 def retarget_skeleton(
@@ -261,7 +260,6 @@ def retarget_skeleton(
         human=human,
         robot=scaled.robot,
         height=scaled.head_height,
-        targets=scaled.lower,
         planted=planted,
         notes=tuple(notes),
     )

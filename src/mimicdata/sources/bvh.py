@@ -52,8 +52,12 @@ def read_bvh(path: Path, robot: object = None, *, bvh_format: str | None = None)
 def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion:
     """Joint world poses of every frame; `length_unit` is metres per file unit."""
     path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    raw = read_bytes(path)
+    _check_layout(path, raw)
     joints, frame_time, declared = _read_hierarchy(path)
-    data, notes = _read_frames(path, joints, declared)
+    data, notes = _read_frames(path, raw, joints, declared)
     fps = 1.0 / frame_time
     if not 0.0 < fps < MAX_FPS:
         raise InputError(path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}) Hz, found {frame_time}")
@@ -79,9 +83,6 @@ def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion
 def _read_hierarchy(path: Path) -> tuple[list[_Joint], float, int]:
     import bvhio
 
-    if not path.is_file():
-        raise InputError(path, None, "file not found")
-    _check_layout(path, read_bytes(path))
     try:
         container = bvhio.readAsBvh(str(path), loadKeyFrames=False)
     except Exception as exc:  # bvhio raises SyntaxError / ValueError with its own context
@@ -128,8 +129,7 @@ def _check_layout(path: Path, raw: bytes) -> None:
         raise InputError(path, "MOTION", "expected `Frames:` and `Frame Time:` lines after `MOTION`")
 
 
-def _read_frames(path: Path, joints: list[_Joint], declared: int) -> tuple[np.ndarray, list[str]]:
-    raw = read_bytes(path)
+def _read_frames(path: Path, raw: bytes, joints: list[_Joint], declared: int) -> tuple[np.ndarray, list[str]]:
     start = raw.find(b"Frame Time:")
     start = raw.find(b"\n", start) + 1 if start >= 0 else 0
     if start <= 0:
