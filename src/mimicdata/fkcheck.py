@@ -1,0 +1,142 @@
+"""FK consistency: stored body poses against MuJoCo's kinematics of the same robot.
+
+MuJoCo is a different engine from the one that wrote the poses (mimicdata's
+own batched FK, or whatever produced a foreign clip), so agreement means the
+stored root, joint angles, joint order and body order all fit together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from .errors import RobotModelError
+from .robot import RobotModel
+from .rotations import quat_angle_between, quat_normalize
+
+DEFAULT_THRESHOLDS = {"pos_max": 1e-3, "rot_mean": 0.05, "rot_p95": 0.10}
+
+
+class MujocoReference:
+    """A robot compiled by MuJoCo, with its bodies and joints matched to a RobotModel by name."""
+
+    def __init__(self, robot: RobotModel, model_path: Path | None = None) -> None:
+        path = Path(model_path or robot.model_path)
+        self.model = _compile(path)
+        try:
+            self._bodies = np.array([self.model.body(n).id for n in robot.body_names])
+            self._qpos = np.array([self.model.jnt_qposadr[self.model.joint(n).id] for n in robot.joint_names])
+        except KeyError as exc:
+            raise RobotModelError(f"{path}: MuJoCo's model lacks {exc} of robot {robot.name!r}") from None
+        self._data = mujoco.MjData(self.model)
+
+    def poses(self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(T, B, 3) positions and (T, B, 4) wxyz orientations, one mj_kinematics per frame."""
+        data = self._data
+        T = root_pos.shape[0]
+        pos = np.empty((T, len(self._bodies), 3))
+        quat = np.empty((T, len(self._bodies), 4))
+        for t in range(T):
+            data.qpos[:3] = root_pos[t]
+            data.qpos[3:7] = root_quat[t]
+            data.qpos[self._qpos] = joint_pos[t]
+            mujoco.mj_kinematics(self.model, data)
+            pos[t] = data.xpos[self._bodies]
+            quat[t] = data.xquat[self._bodies]
+        return pos, quat
+
+
+def _compile(path: Path) -> mujoco.MjModel:
+    if not path.is_file():
+        raise RobotModelError(f"{path}: robot description not found")
+    try:
+        if path.suffix.lower() == ".urdf":
+            spec = mujoco.MjSpec.from_file(str(path))
+            spec.worldbody.bodies[0].add_freejoint()
+            return spec.compile()
+        # Kinematics need no meshes; dropping them lets a model load without its assets.
+        xml = path.read_text()
+        xml = re.sub(r"<mesh\b[^>]*/>", "", xml)
+        xml = re.sub(r"<geom\b[^>]*\bmesh=\"[^\"]*\"[^>]*/>", "", xml)
+        return mujoco.MjModel.from_xml_string(xml)
+    except (ValueError, RuntimeError) as exc:
+        raise RobotModelError(f"{path}: MuJoCo could not compile it: {exc}") from exc
+
+
+@dataclass
+class FkCheck:
+    """How far one clip's stored poses and velocities are from what its joints imply."""
+
+    frames_checked: int
+    pos_mean: float
+    pos_p95: float
+    pos_max: float
+    rot_mean: float
+    rot_p95: float
+    rot_max: float
+    lin_vel_rms: float  # m/s, stored minus finite-difference body velocity
+    quat_norm_max: float  # largest | |q| - 1 | of the stored body quaternions
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "passed": self.passed}
+
+
+def check_poses(
+    reference: MujocoReference,
+    fps: float,
+    joint_pos: np.ndarray,
+    body_pos: np.ndarray,
+    body_quat: np.ndarray,
+    body_lin_vel: np.ndarray | None = None,
+    root_body: int = 0,
+    frames: int | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> FkCheck:
+    """Compare stored body poses with MuJoCo's from the stored root and joint angles.
+
+    `frames` checks that many evenly spaced frames instead of all of them.
+    """
+    limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    arrays = {"joint_pos": joint_pos, "body_pos_w": body_pos, "body_quat_w": body_quat}
+    problems = [f"{k} holds NaN or Inf" for k, v in arrays.items() if not np.isfinite(v).all()]
+    norm_err = float(np.abs(np.linalg.norm(body_quat, axis=-1) - 1.0).max()) if body_quat.size else 0.0
+    if norm_err > 1e-3:
+        problems.append(f"body_quat_w is not unit length (off by up to {norm_err:.2e})")
+    T = joint_pos.shape[0]
+    idx = np.arange(T) if frames is None or frames >= T else np.unique(np.linspace(0, T - 1, frames).round().astype(int))
+    root_quat = quat_normalize(body_quat[idx, root_body])
+    pos, quat = reference.poses(body_pos[idx, root_body], root_quat, joint_pos[idx])
+    pos_err = np.linalg.norm(pos - body_pos[idx], axis=-1).ravel()
+    rot_err = quat_angle_between(quat, body_quat[idx]).ravel()
+    lin_rms = 0.0
+    if body_lin_vel is not None and T > 2:
+        diff = np.gradient(body_pos, 1.0 / fps, axis=0)
+        lin_rms = float(np.sqrt(np.mean((diff[1:-1] - body_lin_vel[1:-1]) ** 2)))
+    result = FkCheck(
+        frames_checked=len(idx),
+        pos_mean=float(pos_err.mean()),
+        pos_p95=float(np.percentile(pos_err, 95)),
+        pos_max=float(pos_err.max()),
+        rot_mean=float(rot_err.mean()),
+        rot_p95=float(np.percentile(rot_err, 95)),
+        rot_max=float(rot_err.max()),
+        lin_vel_rms=lin_rms,
+        quat_norm_max=norm_err,
+        problems=problems,
+    )
+    if result.pos_max >= limits["pos_max"]:
+        problems.append(f"body positions differ from MuJoCo's by up to {result.pos_max:.4f} m (limit {limits['pos_max']})")
+    if result.rot_mean >= limits["rot_mean"]:
+        problems.append(f"body orientations differ by {result.rot_mean:.3f} rad on average (limit {limits['rot_mean']})")
+    if result.rot_p95 >= limits["rot_p95"]:
+        problems.append(f"body orientations differ by {result.rot_p95:.3f} rad at p95 (limit {limits['rot_p95']})")
+    return result
