@@ -67,3 +67,47 @@ def test_non_unit_quaternions_and_nan_are_problems(robot, clip):
     result = check_poses(MujocoReference(robot), clip.fps, joints, clip.body_pos_w, quat, frames=4)
     text = " ".join(result.problems)
     assert "not unit length" in text and "NaN" in text
+
+
+def _run(*args):
+    from typer.testing import CliRunner
+
+    from mimicdata.cli import app
+
+    return CliRunner().invoke(app, ["check-fk", *args])
+
+
+def test_cli_passes_a_built_dataset_once_per_clip(tmp_path):
+    from conftest import REPO
+    from mimicdata.build import BuildOptions, build_dataset
+
+    report = build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=tmp_path))
+    kept = sum(info["clips"] for info in report["splits"].values())
+    result = _run("--npz", str(tmp_path / "sample"), "--frames", "10", "--json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    rows = json.loads(result.output)
+    assert len(rows) == kept and all(r["passed"] for r in rows)
+
+
+def test_cli_on_foreign_clips_and_a_planted_order_mismatch(tmp_path, robot):
+    source = require_shared("data", "npz", "with_world_body", "gangnam_style.npz")
+    assert _run("--npz", str(source), "--frames", "20").exit_code == 0
+    with np.load(source) as data:
+        arrays = {k: data[k] for k in data.files}
+    names = np.array(robot.joint_names)
+    swapped = arrays["joint_pos"].copy()
+    swapped[:, [3, 9]] = swapped[:, [9, 3]]  # knees exchanged, names left as they were
+    planted = tmp_path / "planted.npz"
+    np.savez(planted, **{**arrays, "joint_pos": swapped, "joint_names": names})
+    result = _run("--npz", str(planted), "--frames", "20")
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "planted" in result.output
+
+
+def test_cli_unreadable_input_exits_2(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    result = _run("--npz", str(bad))
+    assert result.exit_code == 2 and "bad.npz" in result.output

@@ -11,6 +11,7 @@ import typer
 
 from .build import BuildOptions, build_dataset
 from .errors import MimicdataError, SpecError
+from .fkcheck import check_fk
 from .ingest import ingest_motion
 from .spec import source_spec
 
@@ -124,6 +125,45 @@ def ingest_command(
         f"({frames / max(seconds, 1e-9):,.0f} frames/s per worker)"
     )
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command("check-fk")
+def check_fk_command(
+    npz: Annotated[Path, typer.Option("--npz", help="A clip file, shard, foreign NPZ clip, or a directory of them.")],
+    clip: Annotated[Optional[int], typer.Option("--clip", min=0, help="Only this clip of a shard.")] = None,
+    all_clips: Annotated[bool, typer.Option("--all", help="Every clip (the default when --clip is not given).")] = False,
+    robot: Annotated[str, typer.Option("--robot", help="Robot: bundled name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
+    mjcf: Annotated[
+        Optional[Path], typer.Option("--mjcf", help="Model MuJoCo compiles (default: the robot's own description).")
+    ] = None,
+    frames: Annotated[Optional[int], typer.Option("--frames", min=1, help="Check this many evenly spaced frames per clip.")] = None,
+    pos_max: Annotated[float, typer.Option("--pos-max", help="Largest position error that passes (m).")] = 1e-3,
+    rot_mean: Annotated[float, typer.Option("--rot-mean", help="Largest mean rotation error that passes (rad).")] = 0.05,
+    rot_p95: Annotated[float, typer.Option("--rot-p95", help="Largest p95 rotation error that passes (rad).")] = 0.10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Recompute body poses with MuJoCo from the stored root and joints, and compare."""
+    if clip is not None and all_clips:
+        raise typer.BadParameter("give --clip N or --all, not both")
+    thresholds = {"pos_max": pos_max, "rot_mean": rot_mean, "rot_p95": rot_p95}
+    try:
+        results = check_fk(npz, robot, mjcf=mjcf, clip=clip, frames=frames, thresholds=thresholds)
+    except MimicdataError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps([{"clip_id": cid, **r.as_dict()} for cid, r in results], indent=2))
+    else:
+        typer.echo(f"{'clip':40s} {'frames':>6s} {'pos max m':>10s} {'pos p95':>9s} {'rot mean':>9s} {'rot p95':>8s}  result")
+        for cid, r in results:
+            verdict = "ok" if r.passed else "FAIL: " + "; ".join(r.problems)
+            typer.echo(
+                f"{cid[:40]:40s} {r.frames_checked:6d} {r.pos_max:10.2e} {r.pos_p95:9.2e} {r.rot_mean:9.2e} {r.rot_p95:8.2e}  {verdict}"
+            )
+        failed = sum(not r.passed for _, r in results)
+        typer.echo(f"{len(results) - failed} of {len(results)} clips pass")
+    if any(not r.passed for _, r in results):
         raise typer.Exit(1)
 
 

@@ -8,15 +8,19 @@ stored root, joint angles, joint order and body order all fit together.
 from __future__ import annotations
 
 import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
-from .errors import RobotModelError
-from .robot import RobotModel
+from .errors import InputError, RobotModelError
+from .robot import RobotModel, load_robot
 from .rotations import quat_angle_between, quat_normalize
+from .shards import Shard
+from .sources._common import fps_value
 
 DEFAULT_THRESHOLDS = {"pos_max": 1e-3, "rot_mean": 0.05, "rot_p95": 0.10}
 
@@ -140,3 +144,133 @@ def check_poses(
     if result.rot_p95 >= limits["rot_p95"]:
         problems.append(f"body orientations differ by {result.rot_p95:.3f} rad at p95 (limit {limits['rot_p95']})")
     return result
+
+
+@dataclass
+class StoredClip:
+    """One clip's stored arrays, in the robot's joint and body order."""
+
+    clip_id: str
+    fps: float
+    joint_pos: np.ndarray
+    body_pos: np.ndarray
+    body_quat: np.ndarray
+    body_lin_vel: np.ndarray | None
+
+
+def stored_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Iterator[StoredClip]:
+    """Every clip of a clip file, shard, foreign NPZ, or directory of them (a dataset, say)."""
+    path = Path(path)
+    if (path / "build_info.json").is_file():
+        # A dataset: its shards hold every clip; clips/ would repeat them.
+        files = [p for split in ("train", "val") for p in sorted((path / split).glob("shard_*.npz"))]
+    elif path.is_dir():
+        files = sorted(p for p in path.rglob("*.npz") if not p.name.startswith("."))
+        if not files:
+            raise InputError(path, None, "holds no .npz files")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise InputError(path, None, "not found")
+    for file in files:
+        if _is_shard(file):
+            yield from _shard_clips(file, robot, clip)
+        else:
+            if clip not in (None, 0):
+                raise InputError(file, "clip", f"a single-clip file has no clip {clip}")
+            yield _foreign_clip(file, robot)
+
+
+def _is_shard(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "clip_starts.npy" in zf.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(path, None, f"not a readable NPZ archive ({exc})") from None
+
+
+def _columns(path: Path, field: str, stored: list[str], wanted: tuple[str, ...]) -> np.ndarray:
+    """Indices of the wanted names among the stored ones: the order is never guessed."""
+    missing = [n for n in wanted if n not in stored]
+    if missing:
+        raise InputError(path, field, f"lacks {missing} of the robot")
+    return np.array([stored.index(n) for n in wanted])
+
+
+def _shard_clips(path: Path, robot: RobotModel, clip: int | None) -> Iterator[StoredClip]:
+    shard = Shard(path)
+    joints = _columns(path, "joint_names", [str(n) for n in shard["joint_names"]], robot.joint_names)
+    bodies = _columns(path, "body_names", [str(n) for n in shard["body_names"]], robot.body_names)
+    ids = [str(i) for i in shard["clip_ids"]]
+    indices = range(shard.num_clips) if clip is None else [clip]
+    for i in indices:
+        if not 0 <= i < shard.num_clips:
+            raise InputError(path, "clip", f"has clips 0..{shard.num_clips - 1}, not {i}")
+        arrays = shard.clip(i)
+        yield StoredClip(
+            clip_id=ids[i],
+            fps=float(shard["clip_fps"][i]),
+            joint_pos=np.asarray(arrays["joint_pos"], dtype=float)[:, joints],
+            body_pos=np.asarray(arrays["body_pos_w"], dtype=float)[:, bodies],
+            body_quat=np.asarray(arrays["body_quat_w"], dtype=float)[:, bodies],
+            body_lin_vel=np.asarray(arrays["body_lin_vel_w"], dtype=float)[:, bodies],
+        )
+
+
+def _foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (ValueError, OSError) as exc:
+        raise InputError(path, None, f"not a readable NPZ without pickles ({exc})") from None
+    for key in ("fps", "joint_pos", "body_pos_w", "body_quat_w"):
+        if key not in arrays:
+            raise InputError(path, key, f"missing; the file has {sorted(arrays)}")
+    fps = fps_value(path, "fps", arrays["fps"])
+    joint_pos = np.asarray(arrays["joint_pos"], dtype=float)
+    J = robot.num_joints
+    if joint_pos.ndim == 2 and joint_pos.shape[1] == J + 7:
+        joint_pos = joint_pos[:, 7:]  # root position and wxyz quaternion packed in front
+    if "joint_names" in arrays:
+        joint_pos = joint_pos[:, _columns(path, "joint_names", [str(n) for n in arrays["joint_names"]], robot.joint_names)]
+    elif joint_pos.ndim != 2 or joint_pos.shape[1] != J:
+        raise InputError(path, "joint_pos", f"expected (T, {J}) or (T, {J + 7}), found {joint_pos.shape}")
+    body_pos = np.asarray(arrays["body_pos_w"], dtype=float)
+    body_quat = np.asarray(arrays["body_quat_w"], dtype=float)
+    lin_vel = np.asarray(arrays["body_lin_vel_w"], dtype=float) if "body_lin_vel_w" in arrays else None
+    B = len(robot.body_names)
+    if "body_names" in arrays:
+        bodies = _columns(path, "body_names", [str(n) for n in arrays["body_names"]], robot.body_names)
+    elif body_pos.shape[1] == B:
+        bodies = np.arange(B)
+    elif body_pos.shape[1] == B + 1:
+        bodies = np.arange(1, B + 1)  # MuJoCo's world body in front
+    else:
+        raise InputError(path, "body_pos_w", f"has {body_pos.shape[1]} bodies and no body_names; expected {B} or {B + 1}")
+    return StoredClip(
+        clip_id=path.stem,
+        fps=fps,
+        joint_pos=joint_pos,
+        body_pos=body_pos[:, bodies],
+        body_quat=body_quat[:, bodies],
+        body_lin_vel=None if lin_vel is None else lin_vel[:, bodies],
+    )
+
+
+def check_fk(
+    path: Path,
+    robot_spec: str = "unitree_g1",
+    *,
+    mjcf: Path | None = None,
+    clip: int | None = None,
+    frames: int | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> list[tuple[str, FkCheck]]:
+    """Check every clip under `path`; (clip id, result) in file order."""
+    robot = load_robot(robot_spec)
+    reference = MujocoReference(robot, mjcf)
+    root = robot.body_index(robot.root_body)
+    return [
+        (c.clip_id, check_poses(reference, c.fps, c.joint_pos, c.body_pos, c.body_quat, c.body_lin_vel, root, frames, thresholds))
+        for c in stored_clips(path, robot, clip)
+    ]
