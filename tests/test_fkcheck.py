@@ -111,3 +111,16 @@ def test_cli_unreadable_input_exits_2(tmp_path):
     bad.write_bytes(b"not a zip")
     result = _run("--npz", str(bad))
     assert result.exit_code == 2 and "bad.npz" in result.output
+
+
+def test_build_records_a_sampled_fk_check_unless_skipped(tmp_path):
+    from conftest import REPO
+    from mimicdata.build import FK_CHECK_CLIPS_PER_SOURCE, BuildOptions, build_dataset
+
+    report = build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=tmp_path / "a"))
+    fk = report["fk_check"]
+    sources = [s for s, info in report["sources"].items() if info["kept"]]
+    assert len(sources) <= fk["clips"] <= FK_CHECK_CLIPS_PER_SOURCE * len(sources)
+    assert fk["passed"] == fk["clips"] and fk["failed"] == [] and fk["worst_pos_max"] < 1e-6
+    skipped = build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=tmp_path / "b", fk_check=False))
+    assert "fk_check" not in skipped

@@ -23,6 +23,7 @@ from joblib import Parallel, delayed
 from . import __version__
 from .discover import ClipItem, scan_source
 from .errors import BuildError, MimicdataError
+from .fkcheck import MujocoReference, check_poses, stored_clips
 from .kinematics import motion_to_clip, resample
 from .atomic import write_text_atomic
 from .manifest import ManifestRow, write_manifest
@@ -42,6 +43,11 @@ class BuildOptions:
     force: bool = False
     output_root: Path = Path("data/datasets")
     max_shard_size_mb: float = 2048.0
+    fk_check: bool = True  # MuJoCo check of a few written clips per source
+
+
+FK_CHECK_CLIPS_PER_SOURCE = 2
+FK_CHECK_FRAMES = 20
 
 
 @dataclass
@@ -238,7 +244,37 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         shutil.rmtree(staging / "clips", ignore_errors=True)
     timings["shards"] = time.perf_counter() - t0
     timings.update({f"clip_stage_{k}_cpu": v for k, v in stage_totals.items()})
-    return _report(spec, options, robot, scans, results, splits_report, timings)
+    report = _report(spec, options, robot, scans, results, splits_report, timings)
+    if options.fk_check:
+        t0 = time.perf_counter()
+        report["fk_check"] = _sampled_fk_check(staging, rows, robot)
+        report["timings_s"]["fk_check"] = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel) -> dict[str, Any]:
+    """The first clips of each source (by id), as written, checked against MuJoCo."""
+    chosen: dict[str, list[ManifestRow]] = {}
+    for row in sorted(rows, key=lambda r: r.clip_id):
+        picked = chosen.setdefault(row.source, [])
+        if len(picked) < FK_CHECK_CLIPS_PER_SOURCE:
+            picked.append(row)
+    reference = MujocoReference(robot)
+    root = robot.body_index(robot.root_body)
+    results = []
+    for row in (r for picked in chosen.values() for r in picked):
+        (clip,) = stored_clips(staging / row.shard, robot, row.clip_index)
+        check = check_poses(reference, clip.fps, clip.joint_pos, clip.body_pos, clip.body_quat, clip.body_lin_vel,
+                            root, FK_CHECK_FRAMES)
+        results.append({"clip_id": row.clip_id, **check.as_dict()})
+    return {
+        "clips": len(results),
+        "frames_per_clip": FK_CHECK_FRAMES,
+        "passed": sum(r["passed"] for r in results),
+        "worst_pos_max": max((r["pos_max"] for r in results), default=0.0),
+        "worst_rot_max": max((r["rot_max"] for r in results), default=0.0),
+        "failed": [{"clip_id": r["clip_id"], "problems": r["problems"]} for r in results if not r["passed"]],
+    }
 
 
 def _loader(path: Path):
@@ -283,7 +319,8 @@ def _report(spec, options, robot, scans, results, splits_report, timings) -> dic
         "spec": spec.model_dump(mode="json"),
         "robot": {"name": robot.name, "sha256": robot.sha256, "joint_names": list(robot.joint_names),
                   "body_names": list(robot.body_names)},
-        "options": {"jobs": options.jobs, "max_shard_size_mb": options.max_shard_size_mb},
+        "options": {"jobs": options.jobs, "max_shard_size_mb": options.max_shard_size_mb,
+                    "fk_check": options.fk_check},
         "sources": per_source,
         "rejected": [
             {"clip_id": r.clip_id, "source": r.source, "file": r.file_rel, "reason": r.reason, "detail": r.detail}

@@ -43,6 +43,14 @@ def _summary(report: dict) -> str:
         )
     for r in report["rejected"]:
         lines.append(f"  rejected {r['clip_id']}: {r['detail']}")
+    if "fk_check" in report:
+        fk = report["fk_check"]
+        lines.append(
+            f"  fk check (MuJoCo): {fk['passed']} of {fk['clips']} sampled clips pass, "
+            f"worst position error {fk['worst_pos_max']:.1e} m"
+        )
+        for f in fk["failed"]:
+            lines.append(f"  FK MISMATCH {f['clip_id']}: {'; '.join(f['problems'])}")
     lines.append(f"  took {report['timings_s']['total']:.1f} s")
     return "\n".join(lines)
 
@@ -61,6 +69,9 @@ def build_command(
     max_size_gb: Annotated[
         Optional[float], typer.Option("--max-size-gb", "--max_size_gb", min=0.000001, help="Shard size bound in GB.")
     ] = None,
+    skip_fk_check: Annotated[
+        bool, typer.Option("--skip-fk-check", help="Skip the MuJoCo FK check of a few written clips per source.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout.")] = False,
 ) -> None:
     """Build a dataset from a spec: ingest, FK, preprocess, split, shards, manifest."""
@@ -69,7 +80,9 @@ def build_command(
     size_mb = max_shard_size_mb if max_shard_size_mb is not None else (
         max_size_gb * 1000.0 if max_size_gb is not None else 2048.0
     )
-    options = BuildOptions(jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb)
+    options = BuildOptions(
+        jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check
+    )
     try:
         report = build_dataset(spec, options)
     except MimicdataError as exc:
