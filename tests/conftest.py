@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +31,9 @@ def robot():
 @pytest.fixture(scope="session")
 def mujoco_reference():
     """mjlab's G1 compiled by MuJoCo, meshes stripped (kinematics do not need them)."""
-    mujoco = pytest.importorskip("mujoco")
-    xml = require_shared("robots", "unitree_g1_mjlab", "g1.xml").read_text()
-    xml = re.sub(r"<mesh [^>]*/>", "", xml)
-    xml = re.sub(r"<geom[^>]*mesh=\"[^\"]*\"[^>]*/>", "", xml)
-    xml = xml.replace('meshdir="assets"', "")
-    model = mujoco.MjModel.from_xml_string(xml)
-    return model
+    from mimicdata.fkcheck import compile_mujoco
+
+    return compile_mujoco(require_shared("robots", "unitree_g1_mjlab", "g1.xml"))
 
 
 def mujoco_fk(model, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray):

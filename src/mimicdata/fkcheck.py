@@ -20,7 +20,8 @@ from .errors import InputError, RobotModelError
 from .robot import RobotModel, load_robot
 from .rotations import quat_angle_between, quat_normalize
 from .shards import Shard
-from .sources._common import fps_value
+from .sources._common import fps_value, joint_columns, name_columns
+from .sources.npz import is_world_body, load_arrays, stored_names
 
 DEFAULT_THRESHOLDS = {"pos_max": 1e-3, "rot_mean": 0.05, "rot_p95": 0.10}
 
@@ -30,7 +31,7 @@ class MujocoReference:
 
     def __init__(self, robot: RobotModel, model_path: Path | None = None) -> None:
         path = Path(model_path or robot.model_path)
-        self.model = _compile(path)
+        self.model = compile_mujoco(path)
         try:
             self._bodies = np.array([self.model.body(n).id for n in robot.body_names])
             self._qpos = np.array([self.model.jnt_qposadr[self.model.joint(n).id] for n in robot.joint_names])
@@ -54,7 +55,8 @@ class MujocoReference:
         return pos, quat
 
 
-def _compile(path: Path) -> mujoco.MjModel:
+def compile_mujoco(path: Path) -> mujoco.MjModel:
+    """A floating-base MuJoCo model of a URDF (a free joint added) or of an MJCF, meshes stripped."""
     if not path.is_file():
         raise RobotModelError(f"{path}: robot description not found")
     try:
@@ -189,18 +191,10 @@ def _is_shard(path: Path) -> bool:
         raise InputError(path, None, f"not a readable NPZ archive ({exc})") from None
 
 
-def _columns(path: Path, field: str, stored: list[str], wanted: tuple[str, ...]) -> np.ndarray:
-    """Indices of the wanted names among the stored ones: the order is never guessed."""
-    missing = [n for n in wanted if n not in stored]
-    if missing:
-        raise InputError(path, field, f"lacks {missing} of the robot")
-    return np.array([stored.index(n) for n in wanted])
-
-
 def _shard_clips(path: Path, robot: RobotModel, clip: int | None) -> Iterator[StoredClip]:
     shard = Shard(path)
-    joints = _columns(path, "joint_names", [str(n) for n in shard["joint_names"]], robot.joint_names)
-    bodies = _columns(path, "body_names", [str(n) for n in shard["body_names"]], robot.body_names)
+    joints = joint_columns(path, "joint_names", shard["joint_names"], robot)
+    bodies = name_columns(path, "body_names", shard["body_names"], robot.body_names, "body", robot.name)
     ids = [str(i) for i in shard["clip_ids"]]
     indices = range(shard.num_clips) if clip is None else [clip]
     for i in indices:
@@ -218,11 +212,7 @@ def _shard_clips(path: Path, robot: RobotModel, clip: int | None) -> Iterator[St
 
 
 def _foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError) as exc:
-        raise InputError(path, None, f"not a readable NPZ without pickles ({exc})") from None
+    arrays = load_arrays(path)
     for key in ("fps", "joint_pos", "body_pos_w", "body_quat_w"):
         if key not in arrays:
             raise InputError(path, key, f"missing; the file has {sorted(arrays)}")
@@ -231,22 +221,27 @@ def _foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
     J = robot.num_joints
     if joint_pos.ndim == 2 and joint_pos.shape[1] == J + 7:
         joint_pos = joint_pos[:, 7:]  # root position and wxyz quaternion packed in front
-    if "joint_names" in arrays:
-        joint_pos = joint_pos[:, _columns(path, "joint_names", [str(n) for n in arrays["joint_names"]], robot.joint_names)]
+    joint_names = stored_names(path, arrays, "joint_names")
+    if joint_names is not None:
+        joint_pos = joint_pos[:, joint_columns(path, "joint_names", joint_names, robot)]
     elif joint_pos.ndim != 2 or joint_pos.shape[1] != J:
         raise InputError(path, "joint_pos", f"expected (T, {J}) or (T, {J + 7}), found {joint_pos.shape}")
     body_pos = np.asarray(arrays["body_pos_w"], dtype=float)
     body_quat = np.asarray(arrays["body_quat_w"], dtype=float)
     lin_vel = np.asarray(arrays["body_lin_vel_w"], dtype=float) if "body_lin_vel_w" in arrays else None
     B = len(robot.body_names)
-    if "body_names" in arrays:
-        bodies = _columns(path, "body_names", [str(n) for n in arrays["body_names"]], robot.body_names)
+    body_names = stored_names(path, arrays, "body_names")
+    if body_names is not None:
+        bodies = name_columns(path, "body_names", body_names, robot.body_names, "body", robot.name)
     elif body_pos.shape[1] == B:
         bodies = np.arange(B)
-    elif body_pos.shape[1] == B + 1:
+    elif body_pos.shape[1] == B + 1 and is_world_body(body_pos[:, 0], body_quat[:, 0]):
         bodies = np.arange(1, B + 1)  # MuJoCo's world body in front
     else:
-        raise InputError(path, "body_pos_w", f"has {body_pos.shape[1]} bodies and no body_names; expected {B} or {B + 1}")
+        raise InputError(
+            path, "body_pos_w",
+            f"has {body_pos.shape[1]} bodies and no body_names; expected {B}, or {B + 1} with an identity world body first",
+        )
     return StoredClip(
         clip_id=path.stem,
         fps=fps,

@@ -92,14 +92,21 @@ def unit_quats(path: Path, field: str, q: np.ndarray, max_error: float | None = 
 
 def joint_columns(path: Path, field: str, names: Sequence[str], robot: RobotModel) -> np.ndarray:
     """Indices into `names` giving the robot's joints in robot order."""
+    return name_columns(path, field, names, robot.joint_names, "joint", robot.name)
+
+
+def name_columns(
+    path: Path, field: str, names: Sequence[str], wanted: Sequence[str], kind: str, robot_name: str
+) -> np.ndarray:
+    """Indices into the stored `names` giving `wanted` in its order: an order is never guessed."""
     names = [str(n) for n in names]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise InputError(path, field, f"duplicate joint names {dupes}")
-    missing = [j for j in robot.joint_names if j not in names]
+        raise InputError(path, field, f"duplicate {kind} names {dupes}")
+    missing = [j for j in wanted if j not in names]
     if missing:
-        raise InputError(path, field, f"joints of robot {robot.name} missing from the file: {missing}")
-    return np.array([names.index(j) for j in robot.joint_names])
+        raise InputError(path, field, f"{kind}s of robot {robot_name} missing from the file: {missing}")
+    return np.array([names.index(j) for j in wanted])
 
 
 def make_motion(

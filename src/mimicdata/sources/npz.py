@@ -21,12 +21,12 @@ ROOT_AGREEMENT_M = 1e-3
 
 def read_npz(path: Path, robot: RobotModel, *, fps: float | None = None) -> RobotMotion:
     path = Path(path)
-    arrays = _load(path)
+    arrays = load_arrays(path)
     J = robot.num_joints
     if "joint_pos" not in arrays:
         raise InputError(path, "joint_pos", f"missing; the file has {sorted(arrays)}")
     raw = arrays["joint_pos"]
-    names = _names(path, arrays, "joint_names")
+    names = stored_names(path, arrays, "joint_names")
     width = raw.shape[1] if raw.ndim == 2 else -1
     n_named = len(names) if names is not None else J
     if width not in (n_named, n_named + 7):
@@ -56,7 +56,8 @@ def read_npz(path: Path, robot: RobotModel, *, fps: float | None = None) -> Robo
     return make_motion(path, robot, rate, root[0], root[1], joints)
 
 
-def _load(path: Path) -> dict[str, np.ndarray]:
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz, pickle refused, each failure named by file and key."""
     try:
         npz = np.load(path, allow_pickle=False)
     except OSError as exc:
@@ -81,7 +82,8 @@ def _load(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _names(path: Path, arrays: dict[str, np.ndarray], key: str) -> list[str] | None:
+def stored_names(path: Path, arrays: dict[str, np.ndarray], key: str) -> list[str] | None:
+    """A 1-D string array as a list, None when absent."""
     if key not in arrays:
         return None
     value = arrays[key]
@@ -107,7 +109,7 @@ def _body_root(
     body_pos = float_array(path, "body_pos_w", pos, (B, 3), T)
     quat = float_array(path, "body_quat_w", arrays["body_quat_w"], (B, 4), T)
     body_quat = unit_quats(path, "body_quat_w", quat, QUAT_TOLERANCE)
-    names = _names(path, arrays, "body_names")
+    names = stored_names(path, arrays, "body_names")
     n = len(robot.body_names)
     if names is not None:
         if len(names) != B:
@@ -119,7 +121,7 @@ def _body_root(
         index = names.index(robot.root_body)
     elif B == n:
         index = robot.body_index(robot.root_body)
-    elif B == n + 1 and _is_world(body_pos[:, 0], body_quat[:, 0]):
+    elif B == n + 1 and is_world_body(body_pos[:, 0], body_quat[:, 0]):
         # MuJoCo exports can keep body 0, the static world frame, in front.
         index = robot.body_index(robot.root_body) + 1
     else:
@@ -132,7 +134,8 @@ def _body_root(
     return body_pos[:, index], body_quat[:, index]
 
 
-def _is_world(pos: np.ndarray, quat: np.ndarray) -> bool:
+def is_world_body(pos: np.ndarray, quat: np.ndarray) -> bool:
+    """Whether a body track is MuJoCo's static world frame: identity at the origin."""
     return bool(np.abs(pos).max() < 1e-9 and np.abs(np.abs(quat[:, 0]) - 1.0).max() < 1e-6)
 
 
