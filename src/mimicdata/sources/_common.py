@@ -105,7 +105,8 @@ def name_columns(
         raise InputError(path, field, f"duplicate {kind} names {dupes}")
     missing = [j for j in wanted if j not in names]
     if missing:
-        raise InputError(path, field, f"{kind}s of robot {robot_name} missing from the file: {missing}")
+        plural = "bodies" if kind == "body" else f"{kind}s"
+        raise InputError(path, field, f"{plural} of robot {robot_name} missing from the file: {missing}")
     return np.array([names.index(j) for j in wanted])
 
 
