@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from . import __version__
 from .discover import ClipItem, scan_source
 from .errors import BuildError, MimicdataError
-from .fkcheck import MujocoReference, check_poses, stored_clips
+from .fkcheck import MujocoReference, check_stored, stored_clips
 from .kinematics import motion_to_clip, resample
 from .atomic import write_text_atomic
 from .manifest import ManifestRow, write_manifest
@@ -264,8 +264,7 @@ def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel)
     results = []
     for row in (r for picked in chosen.values() for r in picked):
         (clip,) = stored_clips(staging / row.shard, robot, row.clip_index)
-        check = check_poses(reference, clip.fps, clip.joint_pos, clip.body_pos, clip.body_quat, clip.body_lin_vel,
-                            root, FK_CHECK_FRAMES)
+        check = check_stored(reference, clip, root, FK_CHECK_FRAMES)
         results.append({"clip_id": row.clip_id, **check.as_dict()})
     return {
         "clips": len(results),

@@ -154,12 +154,19 @@ def check_fk_command(
     pos_max: Annotated[float, typer.Option("--pos-max", help="Largest position error that passes (m).")] = 1e-3,
     rot_mean: Annotated[float, typer.Option("--rot-mean", help="Largest mean rotation error that passes (rad).")] = 0.05,
     rot_p95: Annotated[float, typer.Option("--rot-p95", help="Largest p95 rotation error that passes (rad).")] = 0.10,
+    lin_vel_p95: Annotated[
+        float, typer.Option("--lin-vel-p95", help="Largest p95 gap between stored and differenced linear velocity (m/s).")
+    ] = 0.5,
+    ang_vel_p95: Annotated[
+        float, typer.Option("--ang-vel-p95", help="Largest p95 gap between stored and differenced angular velocity (rad/s).")
+    ] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Recompute body poses with MuJoCo from the stored root and joints, and compare."""
     if clip is not None and all_clips:
         raise typer.BadParameter("give --clip N or --all, not both")
-    thresholds = {"pos_max": pos_max, "rot_mean": rot_mean, "rot_p95": rot_p95}
+    thresholds = {"pos_max": pos_max, "rot_mean": rot_mean, "rot_p95": rot_p95, "lin_vel_p95": lin_vel_p95,
+                  "ang_vel_p95": ang_vel_p95}
     try:
         results = check_fk(npz, robot, mjcf=mjcf, clip=clip, frames=frames, thresholds=thresholds)
     except MimicdataError as exc:
@@ -168,11 +175,16 @@ def check_fk_command(
     if as_json:
         typer.echo(json.dumps([{"clip_id": cid, **r.as_dict()} for cid, r in results], indent=2))
     else:
-        typer.echo(f"{'clip':40s} {'frames':>6s} {'pos max m':>10s} {'pos p95':>9s} {'rot mean':>9s} {'rot p95':>8s}  result")
+        typer.echo(
+            f"{'clip':40s} {'frames':>6s} {'pos max m':>10s} {'pos p95':>9s} {'rot mean':>9s} {'rot p95':>8s}"
+            f" {'v p95':>7s} {'w p95':>7s}  result"
+        )
         for cid, r in results:
             verdict = "ok" if r.passed else "FAIL: " + "; ".join(r.problems)
+            vel = " ".join("      -" if v is None else f"{v:7.3f}" for v in (r.lin_vel_p95, r.ang_vel_p95))
             typer.echo(
-                f"{cid[:40]:40s} {r.frames_checked:6d} {r.pos_max:10.2e} {r.pos_p95:9.2e} {r.rot_mean:9.2e} {r.rot_p95:8.2e}  {verdict}"
+                f"{cid[:40]:40s} {r.frames_checked:6d} {r.pos_max:10.2e} {r.pos_p95:9.2e} {r.rot_mean:9.2e}"
+                f" {r.rot_p95:8.2e} {vel}  {verdict}"
             )
         failed = sum(not r.passed for _, r in results)
         typer.echo(f"{len(results) - failed} of {len(results)} clips pass")

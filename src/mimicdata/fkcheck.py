@@ -18,12 +18,15 @@ import numpy as np
 
 from .errors import InputError, RobotModelError
 from .robot import RobotModel, load_robot
-from .rotations import quat_angle_between, quat_normalize
+from .rotations import angular_velocity, quat_angle_between, quat_normalize
 from .shards import Shard
 from .sources._common import fps_value, joint_columns, name_columns
 from .sources.npz import is_world_body, load_arrays, stored_names
 
-DEFAULT_THRESHOLDS = {"pos_max": 1e-3, "rot_mean": 0.05, "rot_p95": 0.10}
+# Velocity limits sit far above differencing noise (mimicdata's own clips: 0;
+# mjlab-style exports: 0.003-0.4 m/s and 0.01-1.5 rad/s at p95) and well below
+# what zeroed, mislabelled-fps or misordered velocities give (about 1.5 and 8).
+DEFAULT_THRESHOLDS = {"pos_max": 1e-3, "rot_mean": 0.05, "rot_p95": 0.10, "lin_vel_p95": 0.5, "ang_vel_p95": 2.0}
 
 
 class MujocoReference:
@@ -84,7 +87,8 @@ class FkCheck:
     rot_mean: float
     rot_p95: float
     rot_max: float
-    lin_vel_rms: float  # m/s, stored minus finite-difference body velocity
+    lin_vel_p95: float | None  # m/s, stored body velocity minus finite differences of the stored positions
+    ang_vel_p95: float | None  # rad/s, the same for angular velocity and the stored orientations
     quat_norm_max: float  # largest | |q| - 1 | of the stored body quaternions
     problems: list[str] = field(default_factory=list)
 
@@ -102,18 +106,22 @@ def check_poses(
     joint_pos: np.ndarray,
     body_pos: np.ndarray,
     body_quat: np.ndarray,
+    *,
     body_lin_vel: np.ndarray | None = None,
+    body_ang_vel: np.ndarray | None = None,
     root_body: int = 0,
     frames: int | None = None,
     thresholds: dict[str, float] | None = None,
 ) -> FkCheck:
     """Compare stored body poses with MuJoCo's from the stored root and joint angles.
 
-    `frames` checks that many evenly spaced frames instead of all of them.
+    `frames` checks that many evenly spaced frames instead of all of them;
+    velocities, which need neighbours, are always checked on every frame.
     """
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    arrays = {"joint_pos": joint_pos, "body_pos_w": body_pos, "body_quat_w": body_quat}
-    problems = [f"{k} holds NaN or Inf" for k, v in arrays.items() if not np.isfinite(v).all()]
+    arrays = {"joint_pos": joint_pos, "body_pos_w": body_pos, "body_quat_w": body_quat,
+              "body_lin_vel_w": body_lin_vel, "body_ang_vel_w": body_ang_vel}
+    problems = [f"{k} holds NaN or Inf" for k, v in arrays.items() if v is not None and not np.isfinite(v).all()]
     norm_err = float(np.abs(np.linalg.norm(body_quat, axis=-1) - 1.0).max()) if body_quat.size else 0.0
     if norm_err > 1e-3:
         problems.append(f"body_quat_w is not unit length (off by up to {norm_err:.2e})")
@@ -123,10 +131,11 @@ def check_poses(
     pos, quat = reference.poses(body_pos[idx, root_body], root_quat, joint_pos[idx])
     pos_err = np.linalg.norm(pos - body_pos[idx], axis=-1).ravel()
     rot_err = quat_angle_between(quat, body_quat[idx]).ravel()
-    lin_rms = 0.0
-    if body_lin_vel is not None and T > 2:
-        diff = np.gradient(body_pos, 1.0 / fps, axis=0)
-        lin_rms = float(np.sqrt(np.mean((diff[1:-1] - body_lin_vel[1:-1]) ** 2)))
+    dt = 1.0 / fps
+    lin = _velocity_p95("body_lin_vel_w", body_lin_vel, lambda: np.gradient(body_pos, dt, axis=0), "m/s",
+                        limits["lin_vel_p95"], problems)
+    ang = _velocity_p95("body_ang_vel_w", body_ang_vel, lambda: angular_velocity(body_quat, dt), "rad/s",
+                        limits["ang_vel_p95"], problems)
     result = FkCheck(
         frames_checked=len(idx),
         pos_mean=float(pos_err.mean()),
@@ -135,7 +144,8 @@ def check_poses(
         rot_mean=float(rot_err.mean()),
         rot_p95=float(np.percentile(rot_err, 95)),
         rot_max=float(rot_err.max()),
-        lin_vel_rms=lin_rms,
+        lin_vel_p95=lin,
+        ang_vel_p95=ang,
         quat_norm_max=norm_err,
         problems=problems,
     )
@@ -148,6 +158,22 @@ def check_poses(
     return result
 
 
+def _velocity_p95(
+    name: str, stored: np.ndarray | None, differenced, unit: str, limit: float, problems: list[str]
+) -> float | None:
+    """p95 of |stored - finite difference| over inner frames and bodies (end frames use one-sided stencils)."""
+    if stored is None or stored.shape[0] < 3:
+        return None
+    expected = differenced()[1:-1]
+    p95 = float(np.percentile(np.linalg.norm(stored[1:-1] - expected, axis=-1), 95))
+    moving = float(np.percentile(np.linalg.norm(expected, axis=-1), 95))
+    if moving > 0.05 and not np.abs(stored).max() > 0:
+        problems.append(f"{name} is all zeros while the bodies move ({moving:.2f} {unit} at p95)")
+    elif p95 >= limit:
+        problems.append(f"{name} differs from finite differences of the stored poses by {p95:.3f} {unit} at p95 (limit {limit})")
+    return p95
+
+
 @dataclass
 class StoredClip:
     """One clip's stored arrays, in the robot's joint and body order."""
@@ -158,6 +184,7 @@ class StoredClip:
     body_pos: np.ndarray
     body_quat: np.ndarray
     body_lin_vel: np.ndarray | None
+    body_ang_vel: np.ndarray | None
 
 
 def stored_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Iterator[StoredClip]:
@@ -208,6 +235,7 @@ def _shard_clips(path: Path, robot: RobotModel, clip: int | None) -> Iterator[St
             body_pos=np.asarray(arrays["body_pos_w"], dtype=float)[:, bodies],
             body_quat=np.asarray(arrays["body_quat_w"], dtype=float)[:, bodies],
             body_lin_vel=np.asarray(arrays["body_lin_vel_w"], dtype=float)[:, bodies],
+            body_ang_vel=np.asarray(arrays["body_ang_vel_w"], dtype=float)[:, bodies],
         )
 
 
@@ -228,7 +256,9 @@ def _foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
         raise InputError(path, "joint_pos", f"expected (T, {J}) or (T, {J + 7}), found {joint_pos.shape}")
     body_pos = np.asarray(arrays["body_pos_w"], dtype=float)
     body_quat = np.asarray(arrays["body_quat_w"], dtype=float)
-    lin_vel = np.asarray(arrays["body_lin_vel_w"], dtype=float) if "body_lin_vel_w" in arrays else None
+    lin_vel, ang_vel = (
+        np.asarray(arrays[k], dtype=float) if k in arrays else None for k in ("body_lin_vel_w", "body_ang_vel_w")
+    )
     B = len(robot.body_names)
     body_names = stored_names(path, arrays, "body_names")
     if body_names is not None:
@@ -249,6 +279,7 @@ def _foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
         body_pos=body_pos[:, bodies],
         body_quat=body_quat[:, bodies],
         body_lin_vel=None if lin_vel is None else lin_vel[:, bodies],
+        body_ang_vel=None if ang_vel is None else ang_vel[:, bodies],
     )
 
 
@@ -265,7 +296,18 @@ def check_fk(
     robot = load_robot(robot_spec)
     reference = MujocoReference(robot, mjcf)
     root = robot.body_index(robot.root_body)
-    return [
-        (c.clip_id, check_poses(reference, c.fps, c.joint_pos, c.body_pos, c.body_quat, c.body_lin_vel, root, frames, thresholds))
-        for c in stored_clips(path, robot, clip)
-    ]
+    return [(c.clip_id, check_stored(reference, c, root, frames, thresholds)) for c in stored_clips(path, robot, clip)]
+
+
+def check_stored(
+    reference: MujocoReference,
+    clip: StoredClip,
+    root_body: int,
+    frames: int | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> FkCheck:
+    return check_poses(
+        reference, clip.fps, clip.joint_pos, clip.body_pos, clip.body_quat,
+        body_lin_vel=clip.body_lin_vel, body_ang_vel=clip.body_ang_vel,
+        root_body=root_body, frames=frames, thresholds=thresholds,
+    )
