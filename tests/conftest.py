@@ -57,3 +57,13 @@ def quat_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     from mimicdata.rotations import quat_angle_between
 
     return quat_angle_between(a, b)
+
+
+@pytest.fixture(scope="session")
+def built_sample(tmp_path_factory) -> Path:
+    """The bundled sample spec built once per session; tests only read it."""
+    from mimicdata.build import BuildOptions, build_dataset
+
+    root = tmp_path_factory.mktemp("built")
+    build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=root, fk_check=False))
+    return root / "sample"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,6 +14,7 @@ from .build import BuildOptions, build_dataset
 from .errors import MimicdataError, SpecError
 from .fkcheck import check_fk
 from .ingest import ingest_motion
+from .reshard import split_shards
 from .spec import source_spec
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Declarative humanoid motion dataset builder.")
@@ -190,6 +192,44 @@ def check_fk_command(
         typer.echo(f"{len(results) - failed} of {len(results)} clips pass")
     if any(not r.passed for _, r in results):
         raise typer.Exit(1)
+
+
+@app.command("split-shards")
+def split_shards_command(
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="A shard directory (train/, say), or a dataset directory (both splits).")
+    ],
+    output_dir: Annotated[Path, typer.Option("--output", help="New directory for the re-packed shards.")],
+    max_size_gb: Annotated[
+        Optional[float], typer.Option("--max-size-gb", "--max_size_gb", min=1e-9, help="Shard size bound in GB.")
+    ] = None,
+    max_size_mb: Annotated[
+        Optional[float], typer.Option("--max-size-mb", "--max_size_mb", min=1e-6, help="Shard size bound in MB.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Re-pack shards at clip boundaries into shards of a bounded size, streaming; the input is left untouched."""
+    if max_size_gb is not None and max_size_mb is not None:
+        raise typer.BadParameter("give either --max-size-gb or --max-size-mb, not both")
+    bound = max_size_mb * 1e6 if max_size_mb is not None else (max_size_gb if max_size_gb is not None else 2.0) * 1e9
+    try:
+        report = split_shards(input_dir, output_dir, int(bound))
+    except MimicdataError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), indent=2))
+        return
+    for split, info in report.splits.items():
+        for shard in info["shards"]:
+            typer.echo(f"  {shard['path']}: {shard['clips']} clips, {shard['frames']} frames, {shard['bytes'] / 1e6:.1f} MB")
+        out_bytes = sum(s["bytes"] for s in info["shards"])
+        typer.echo(
+            f"{split}: {info['input_shards']} shard(s), {info['input_bytes'] / 1e6:.1f} MB -> {len(info['shards'])} "
+            f"shard(s), {out_bytes / 1e6:.1f} MB; {info['clips']} clips and {info['frames']} frames, verified"
+        )
+    if report.not_copied:
+        typer.echo(f"not copied (not shards): {', '.join(report.not_copied)}")
+    typer.echo(f"wrote {report.output}")
 
 
 def _single(command) -> typer.Typer:

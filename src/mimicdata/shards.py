@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,9 @@ _PAD_ID = 0xD935  # the "alignment" extra field id zipalign uses
 def bytes_per_frame(num_joints: int, num_bodies: int) -> int:
     width = 2 * num_joints + num_bodies * (3 + 4 + 3 + 3)
     return width * np.dtype(FLOAT_DTYPE).itemsize
+
+
+Member = tuple[str, tuple[int, ...], np.dtype, Iterator[bytes]]  # name, shape, dtype, C-order bytes
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,23 @@ def write_shard(
                 )
             yield arr.tobytes()
 
+    members: list[Member] = [
+        (key, (total, *widths[key]), np.dtype(FLOAT_DTYPE), chunks(key)) for key in ARRAY_KEYS
+    ]
+    members += [(key, meta[key].shape, meta[key].dtype, iter([meta[key].tobytes()])) for key in META_KEYS]
+    return write_members(path, members)
+
+
+def write_members(path: Path, members: Iterable[Member]) -> str:
+    """Write .npy members into an aligned, reproducible NPZ atomically; returns its sha256.
+
+    Each member's bytes arrive as an iterator, so nothing larger than one
+    chunk is ever held; members are generated lazily, one after the other.
+    """
+
     def write(zf: zipfile.ZipFile) -> None:
-        for key in ARRAY_KEYS:
-            header = _npy_header((total, *widths[key]), FLOAT_DTYPE)
-            _write_member(zf, key, header, chunks(key))
-        for key in META_KEYS:
-            arr = meta[key]
-            _write_member(zf, key, _npy_header(arr.shape, arr.dtype), iter([arr.tobytes()]))
+        for key, shape, dtype, chunks in members:
+            _write_member(zf, key, _npy_header(shape, dtype), chunks)
 
     return atomic_write(path, write)
 
@@ -178,6 +191,7 @@ class Shard:
         self._infos = infos
         self._mmap = mmap
         self._cache: dict[str, np.ndarray] = {}
+        self._where: dict[str, tuple[int, tuple[int, ...], bool, np.dtype] | None] = {}
 
     def keys(self) -> list[str]:
         return list(self._infos)
@@ -187,35 +201,77 @@ class Shard:
 
     def __getitem__(self, key: str) -> np.ndarray:
         if key not in self._cache:
-            if key not in self._infos:
-                raise ShardError(f"{self.path}: no member {key!r} (has {sorted(self._infos)})")
-            self._cache[key] = self._read(self._infos[key])
+            self._cache[key] = self._read(self._info(key))
         return self._cache[key]
 
     def _read(self, info: zipfile.ZipInfo) -> np.ndarray:
+        where = self._locate(info) if self._mmap else None
+        if where is not None:
+            offset, shape, fortran, dtype = where
+            if int(np.prod(shape)) > 0 and dtype.kind != "U":
+                return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape,
+                                 order="F" if fortran else "C")
+        with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+
+    def _locate(self, info: zipfile.ZipInfo) -> tuple[int, tuple[int, ...], bool, np.dtype] | None:
+        """(data offset, shape, fortran order, dtype) of a stored member; None when compressed."""
+        if info.filename not in self._where:
+            self._where[info.filename] = self._parse_header(info)
+        return self._where[info.filename]
+
+    def _parse_header(self, info: zipfile.ZipInfo) -> tuple[int, tuple[int, ...], bool, np.dtype] | None:
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
         with open(self.path, "rb") as fh:
-            if self._mmap and info.compress_type == zipfile.ZIP_STORED:
-                fh.seek(info.header_offset)
-                local = fh.read(30)
-                name_len, extra_len = struct.unpack("<HH", local[26:30])
-                start = info.header_offset + 30 + name_len + extra_len
-                fh.seek(start)
+            fh.seek(info.header_offset)
+            name_len, extra_len = struct.unpack("<HH", fh.read(30)[26:30])
+            fh.seek(info.header_offset + 30 + name_len + extra_len)
+            try:
                 version = np.lib.format.read_magic(fh)
                 read_header = (
                     np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                 )
                 shape, fortran, dtype = read_header(fh)
-                if dtype.hasobject:
-                    raise ShardError(f"{self.path}: member {info.filename} holds Python objects; refused")
-                if int(np.prod(shape)) == 0 or dtype.kind == "U":
-                    fh.seek(start)
-                    return np.lib.format.read_array(fh, allow_pickle=False)
-                return np.memmap(
-                    self.path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape,
-                    order="F" if fortran else "C",
-                )
-        with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
-            return np.lib.format.read_array(member, allow_pickle=False)
+            except ValueError as exc:
+                raise ShardError(f"{self.path}: member {info.filename} is not a .npy array ({exc})") from None
+            if dtype.hasobject:
+                raise ShardError(f"{self.path}: member {info.filename} holds Python objects; refused")
+            return fh.tell(), tuple(shape), bool(fortran), dtype
+
+    def header(self, key: str) -> tuple[tuple[int, ...], np.dtype]:
+        """A member's shape and dtype, read from its header without loading it."""
+        info = self._info(key)
+        where = self._locate(info)
+        if where is not None:
+            return where[1], where[3]
+        arr = self[key]
+        return arr.shape, arr.dtype
+
+    def rows(self, key: str, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) of a member as an in-memory array, read without mapping the file.
+
+        A re-sharder reading a whole directory this way holds one block of
+        rows at a time; a mapping would keep every page it touched resident.
+        """
+        info = self._info(key)
+        where = self._locate(info)
+        if where is None or where[2]:
+            return np.array(self[key][start:stop])
+        offset, shape, _, dtype = where
+        row = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        count = (stop - start) * int(np.prod(shape[1:], dtype=np.int64))
+        with open(self.path, "rb") as fh:
+            fh.seek(offset + start * row)
+            out = np.fromfile(fh, dtype=dtype, count=count)
+        if out.size != count:
+            raise ShardError(f"{self.path}: member {key} ends before row {stop} (file truncated?)")
+        return out.reshape((stop - start, *shape[1:]))
+
+    def _info(self, key: str) -> zipfile.ZipInfo:
+        if key not in self._infos:
+            raise ShardError(f"{self.path}: no member {key!r} (has {sorted(self._infos)})")
+        return self._infos[key]
 
     @property
     def num_clips(self) -> int:
