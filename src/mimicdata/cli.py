@@ -14,6 +14,8 @@ from .build import BuildOptions, build_dataset
 from .errors import MimicdataError, SpecError
 from .fkcheck import check_fk
 from .ingest import ingest_motion
+from .inspection import inspect_dataset
+from .report_html import write_report
 from .reshard import split_shards
 from .spec import source_spec
 
@@ -230,6 +232,62 @@ def split_shards_command(
     if report.not_copied:
         typer.echo(f"not copied (not shards): {', '.join(report.not_copied)}")
     typer.echo(f"wrote {report.output}")
+
+
+@app.command("inspect-dataset")
+def inspect_dataset_command(
+    path: Annotated[Path, typer.Argument(help="Dataset directory, shard directory or file, or a directory of clip NPZ.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    report: Annotated[
+        Optional[Path], typer.Option("--report", help="Write DIR/report.html, a self-contained page with plots.")
+    ] = None,
+    robot: Annotated[str, typer.Option("--robot", help="Robot whose joint limits the ranges are set against.")] = (
+        "unitree_g1"
+    ),
+) -> None:
+    """Clips, frames and hours per source and split, shards, names, rejections, joint ranges, root motion."""
+    try:
+        found = inspect_dataset(path, robot)
+        written = write_report(found, report) if report is not None else None
+    except MimicdataError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    summary = found.summary()
+    typer.echo(json.dumps(summary, indent=2) if as_json else _inspection_text(summary))
+    if written is not None:
+        typer.echo(f"report: {written}", err=as_json)
+
+
+def _inspection_text(s: dict) -> str:
+    schema = f"schema {s['schema_version']}" if s["schema_version"] is not None else "no schema version"
+    fps = ", ".join(f"{f:g}" for f in s["fps"])
+    lines = [
+        f"{s['path']}: {s['kind']}, {schema}, {s['clips']} clips, {s['frames']} frames, {s['hours']:.3f} h, fps {fps}",
+        f"  {len(s['joint_names'])} joints, {len(s['body_names'] or [])} bodies (names with --json)",
+    ]
+    for split, info in s["splits"].items():
+        shards = info.get("shards", [])
+        size = sum(x["bytes"] for x in shards) / 1e6
+        lines.append(f"  {split}: {info['clips']} clips, {info['frames']} frames, {info['hours']:.3f} h"
+                     + (f" in {len(shards)} shard(s), {size:.1f} MB" if shards else ""))
+        lines += [f"    {x['path']}: {x['clips']} clips, {x['frames']} frames, {x['bytes'] / 1e6:.1f} MB" for x in shards]
+    for source, per_split in s["sources"].items():
+        cells = ", ".join(f"{sp} {v['clips']} clips / {v['hours']:.3f} h" for sp, v in per_split.items())
+        lines.append(f"  source {source}: {cells}")
+    c = s["clip_seconds"]
+    lines.append(f"  clip length: {c['min']:.1f} .. {c['max']:.1f} s, median {c['median']:.1f}")
+    if s["root_height_m"]:
+        h, v = s["root_height_m"], s["root_speed_mps"] or {}
+        lines.append(f"  root height p1/p50/p99: {h['p1']:.2f} / {h['p50']:.2f} / {h['p99']:.2f} m; "
+                     f"root speed p50/p99/max: {v.get('p50', 0):.2f} / {v.get('p99', 0):.2f} / {v.get('max', 0):.2f} m/s")
+    beyond = [j["name"] for j in s["joints"] if j["beyond_limits"]]
+    lines.append(f"  joints used beyond the limits: {', '.join(beyond) if beyond else 'none'}")
+    rej = s["rejected"]
+    reasons = ", ".join(f"{k}: {v}" for k, v in rej["by_reason"].items())
+    lines.append(f"  rejected: {rej['clips']}" + (f" ({reasons})" if reasons else ""))
+    lines += [f"    {r['clip_id']}: {r.get('detail') or r.get('reason')}" for r in rej["list"]]
+    lines += [f"  note: {n}" for n in s["notes"]]
+    return "\n".join(lines)
 
 
 def _single(command) -> typer.Typer:

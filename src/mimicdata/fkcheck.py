@@ -207,7 +207,7 @@ def stored_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Iter
         else:
             if clip not in (None, 0):
                 raise InputError(file, "clip", f"a single-clip file has no clip {clip}")
-            yield _foreign_clip(file, robot)
+            yield foreign_clip(file, robot)
 
 
 def _is_shard(path: Path) -> bool:
@@ -239,7 +239,7 @@ def _shard_clips(path: Path, robot: RobotModel, clip: int | None) -> Iterator[St
         )
 
 
-def _foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
+def foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
     arrays = load_arrays(path)
     for key in ("fps", "joint_pos", "body_pos_w", "body_quat_w"):
         if key not in arrays:

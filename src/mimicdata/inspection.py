@@ -1,0 +1,342 @@
+"""inspect-dataset: what a dataset holds, read from its shards (and its build record when it has one).
+
+Works on a mimicdata dataset directory, on any shard directory or shard file
+(another tool's too: missing names are assumed to be the robot's order), and
+on directories of single-clip NPZ files such as mjlab exports. Shards are
+read one clip at a time, so a dataset of any size fits in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, MimicdataError
+from .fkcheck import foreign_clip
+from .manifest import read_manifest
+from .robot import RobotModel, load_robot
+from .shards import Shard
+from .sources.npz import is_world_body
+
+SPLITS = ("train", "val")
+
+
+@dataclass
+class ClipInfo:
+    clip_id: str
+    source: str
+    split: str
+    frames: int
+    fps: float
+    weight: float
+    file: str
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.fps if self.fps > 0 else 0.0
+
+
+@dataclass
+class Inspection:
+    """Everything inspect-dataset reports; `summary()` is the JSON form, the arrays feed the plots."""
+
+    path: str
+    kind: str  # "dataset", "shards" or "clip files"
+    schema_version: int | None = None
+    joint_names: list[str] = field(default_factory=list)
+    body_names: list[str] | None = None
+    clips: list[ClipInfo] = field(default_factory=list)
+    shards: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    built_from: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    joint_min: np.ndarray | None = None
+    joint_max: np.ndarray | None = None
+    joint_lower: np.ndarray | None = None  # the robot's limits, NaN for joints it does not have
+    joint_upper: np.ndarray | None = None
+    root_height: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    root_speed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    def summary(self) -> dict[str, Any]:
+        frames = sum(c.frames for c in self.clips)
+        splits: dict[str, Any] = {}
+        sources: dict[str, Any] = {}
+        for c in self.clips:
+            for bucket in (
+                splits.setdefault(c.split, _totals()),
+                sources.setdefault(c.source, {}).setdefault(c.split, _totals()),
+            ):
+                bucket["clips"] += 1
+                bucket["frames"] += c.frames
+                bucket["hours"] += c.seconds / 3600
+        for s in self.shards:
+            splits.setdefault(s["split"], _totals()).setdefault("shards", []).append(
+                {k: v for k, v in s.items() if k != "split"}
+            )
+        lengths = np.array([c.seconds for c in self.clips]) if self.clips else np.zeros(1)
+        by_reason: dict[str, int] = {}
+        for r in self.rejected:
+            by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + 1
+        return _rounded(
+            {
+                "path": self.path,
+                "kind": self.kind,
+                "schema_version": self.schema_version,
+                "clips": len(self.clips),
+                "frames": frames,
+                "hours": sum(c.seconds for c in self.clips) / 3600,
+                "fps": sorted({c.fps for c in self.clips}),
+                "joint_names": self.joint_names,
+                "body_names": self.body_names,
+                "splits": splits,
+                "sources": sources,
+                "clip_seconds": {"min": lengths.min(), "median": float(np.median(lengths)), "max": lengths.max()},
+                "rejected": {
+                    "clips": len(self.rejected),
+                    "by_reason": dict(sorted(by_reason.items())),
+                    "list": self.rejected,
+                },
+                "joints": self._joints(),
+                "root_height_m": _percentiles(self.root_height, (0, 1, 50, 99, 100)),
+                "root_speed_mps": _percentiles(self.root_speed, (50, 95, 99, 100)),
+                "built_from": self.built_from,
+                "notes": self.notes,
+            }
+        )
+
+    def _joints(self) -> list[dict[str, Any]]:
+        if self.joint_min is None:
+            return []
+        rows = []
+        for j, name in enumerate(self.joint_names):
+            lo, hi = float(self.joint_lower[j]), float(self.joint_upper[j])
+            has_limits = np.isfinite(lo) and np.isfinite(hi)
+            used_lo, used_hi = float(self.joint_min[j]), float(self.joint_max[j])
+            rows.append(
+                {
+                    "name": name,
+                    "min": used_lo,
+                    "max": used_hi,
+                    "lower": lo if has_limits else None,
+                    "upper": hi if has_limits else None,
+                    "beyond_limits": bool(has_limits and (used_lo < lo - 1e-6 or used_hi > hi + 1e-6)),
+                }
+            )
+        return rows
+
+
+def _totals() -> dict[str, Any]:
+    return {"clips": 0, "frames": 0, "hours": 0.0}
+
+
+def _percentiles(values: np.ndarray, qs: tuple[int, ...]) -> dict[str, float] | None:
+    if values.size == 0:
+        return None
+    found = np.percentile(values, qs)
+    names = {0: "min", 100: "max"}
+    return {names.get(q, f"p{q}"): float(v) for q, v in zip(qs, found)}
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
+    """Read a dataset, shard directory, shard file or clip-file directory and describe it."""
+    path = Path(path)
+    robot = load_robot(robot_spec)
+    if not path.exists():
+        raise InputError(path, None, "not found")
+    collector = _Collector(robot)
+    if (path / "build_info.json").is_file():
+        result = Inspection(str(path), "dataset")
+        _read_build_record(path, result)
+        sources = _manifest_sources(path)
+        for split in SPLITS:
+            for file in sorted((path / split).glob("*.npz")):
+                collector.shard(file, split, path, result, sources)
+    else:
+        files = sorted(p for p in path.rglob("*.npz") if not p.name.startswith(".")) if path.is_dir() else [path]
+        if not files:
+            raise InputError(path, None, "holds no .npz files")
+        result = Inspection(str(path), "shards")
+        loose = []
+        for file in files:
+            if _is_shard(file):
+                split = file.parent.name if file.parent.name in SPLITS else "unsplit"
+                collector.shard(file, split, path if path.is_dir() else path.parent, result, {})
+            else:
+                loose.append(file)
+        for file in loose:
+            collector.clip_file(file, path if path.is_dir() else path.parent, result)
+        if loose and not result.shards:
+            result.kind = "clip files"
+    if not result.clips:
+        raise InputError(path, None, "no readable clips" + (f" ({'; '.join(result.notes)})" if result.notes else ""))
+    collector.finish(result)
+    return result
+
+
+def _is_shard(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "clip_lengths.npy" in zf.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(path, None, f"not a readable NPZ archive ({exc})") from None
+
+
+def _read_build_record(path: Path, result: Inspection) -> None:
+    info = json.loads((path / "build_info.json").read_text())
+    result.rejected = list(info.get("rejected", []))
+    result.built_from = {
+        "tool": info.get("tool"),
+        "spec": info.get("spec_path"),
+        "built_at_utc": info.get("built_at_utc"),
+        "robot": (info.get("robot") or {}).get("name"),
+        "resharded": info.get("resharded"),
+        "fk_check": {k: v for k, v in (info.get("fk_check") or {}).items() if k != "failed"} or None,
+    }
+
+
+def _manifest_sources(path: Path) -> dict[str, str]:
+    manifest = path / "manifest_resolved.csv"
+    return {r.clip_id: r.source for r in read_manifest(manifest)} if manifest.is_file() else {}
+
+
+class _Collector:
+    """Accumulates names, joint ranges and root distributions one clip at a time."""
+
+    def __init__(self, robot: RobotModel) -> None:
+        self.robot = robot
+        self.names: list[str] | None = None
+        self.lo: np.ndarray | None = None
+        self.hi: np.ndarray | None = None
+        self.heights: list[np.ndarray] = []
+        self.speeds: list[np.ndarray] = []
+
+    def shard(self, file: Path, split: str, root: Path, result: Inspection, sources: dict[str, str]) -> None:
+        try:
+            shard = Shard(file)
+            lengths = np.asarray(shard["clip_lengths"])
+            starts = (
+                np.asarray(shard["clip_starts"])
+                if "clip_starts" in shard
+                else np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            )
+            names = self._names(shard, file, result)
+            if self.names is not None and names != self.names:
+                raise InputError(file, "joint_names", "differ from those of the files before it")
+            root_body = self._root_body(shard, file, result)
+        except MimicdataError as exc:
+            result.notes.append(f"skipped {file}: {exc}")
+            return
+        n = len(lengths)
+        ids = [str(i) for i in shard["clip_ids"]] if "clip_ids" in shard else [f"{file.stem}#{i}" for i in range(n)]
+        fps = (
+            np.asarray(shard["clip_fps"], dtype=float)
+            if "clip_fps" in shard
+            else np.full(n, float(np.asarray(shard["fps"]).ravel()[0]))
+        )
+        weights = np.asarray(shard["clip_weights"], dtype=float) if "clip_weights" in shard else np.ones(n)
+        if "schema_version" in shard:
+            result.schema_version = int(shard["schema_version"])
+        rel = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
+        result.shards.append(
+            {"path": rel, "split": split, "clips": n, "frames": int(lengths.sum()), "bytes": file.stat().st_size}
+        )
+        for i in range(n):
+            a, b = int(starts[i]), int(starts[i] + lengths[i])
+            source = sources.get(ids[i]) or (ids[i].split(":", 1)[0] if ":" in ids[i] else split)
+            result.clips.append(ClipInfo(ids[i], source, split, b - a, float(fps[i]), float(weights[i]), rel))
+            self._add(
+                names,
+                shard.rows("joint_pos", a, b),
+                shard.rows("body_pos_w", a, b)[:, root_body] if root_body is not None else None,
+                fps[i],
+            )
+
+    def clip_file(self, file: Path, root: Path, result: Inspection) -> None:
+        try:
+            clip = foreign_clip(file, self.robot)
+        except MimicdataError as exc:
+            result.notes.append(f"skipped {file}: {exc}")
+            return
+        rel = file.relative_to(root) if file.is_relative_to(root) else file
+        source = rel.parts[0] if len(rel.parts) > 1 else file.parent.name
+        result.clips.append(ClipInfo(clip.clip_id, source, "unsplit", len(clip.joint_pos), clip.fps, 1.0, str(rel)))
+        root_body = clip.body_pos[:, self.robot.body_index(self.robot.root_body)]
+        self._add(list(self.robot.joint_names), clip.joint_pos, root_body, clip.fps)
+        if result.body_names is None:
+            result.body_names = list(self.robot.body_names)
+
+    def _names(self, shard: Shard, file: Path, result: Inspection) -> list[str]:
+        width = shard.header("joint_pos")[0][1]
+        if "joint_names" in shard:
+            names = [str(n) for n in shard["joint_names"]]
+        elif width == self.robot.num_joints:
+            names = list(self.robot.joint_names)
+            _note(result, f"{file.name} has no joint_names: assumed {self.robot.name}'s joint order")
+        else:
+            names = [f"joint_{j}" for j in range(width)]
+            _note(result, f"{file.name} has no joint_names and {width} joints: limits unknown")
+        if "body_names" in shard and result.body_names is None:
+            result.body_names = [str(n) for n in shard["body_names"]]
+        return names
+
+    def _root_body(self, shard: Shard, file: Path, result: Inspection) -> int | None:
+        if "body_pos_w" not in shard:
+            return None
+        if "body_names" in shard:
+            names = [str(n) for n in shard["body_names"]]
+            if self.robot.root_body in names:
+                return names.index(self.robot.root_body)
+        frames = shard.header("body_pos_w")[0][0]
+        if "body_quat_w" in shard and frames:
+            pos, quat = shard.rows("body_pos_w", 0, frames), shard.rows("body_quat_w", 0, frames)
+            if is_world_body(pos[:, 0], quat[:, 0]):
+                return 1  # MuJoCo's world body in front
+        _note(result, f"{file.name}: root taken as body 0 (no '{self.robot.root_body}' among its body names)")
+        return 0
+
+    def _add(self, names: list[str], joint_pos: np.ndarray, root_pos: np.ndarray | None, fps: float) -> None:
+        if self.names is None:
+            self.names = names
+        lo, hi = np.nanmin(joint_pos, axis=0), np.nanmax(joint_pos, axis=0)
+        self.lo = lo if self.lo is None else np.minimum(self.lo, lo)
+        self.hi = hi if self.hi is None else np.maximum(self.hi, hi)
+        if root_pos is not None:
+            self.heights.append(root_pos[:, 2].astype(np.float32))
+            if len(root_pos) > 1:
+                speed = np.linalg.norm(np.gradient(np.asarray(root_pos, dtype=float), 1.0 / fps, axis=0), axis=-1)
+                self.speeds.append(speed.astype(np.float32))
+
+    def finish(self, result: Inspection) -> None:
+        result.joint_names = self.names or []
+        result.joint_min, result.joint_max = self.lo, self.hi
+        index = {n: j for j, n in enumerate(self.robot.joint_names)}
+        result.joint_lower = np.array(
+            [self.robot.joint_lower[index[n]] if n in index else np.nan for n in result.joint_names]
+        )
+        result.joint_upper = np.array(
+            [self.robot.joint_upper[index[n]] if n in index else np.nan for n in result.joint_names]
+        )
+        if self.heights:
+            result.root_height = np.concatenate(self.heights)
+        if self.speeds:
+            result.root_speed = np.concatenate(self.speeds)
+
+
+def _note(result: Inspection, text: str) -> None:
+    if text not in result.notes:
+        result.notes.append(text)
