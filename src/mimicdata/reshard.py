@@ -143,6 +143,8 @@ def _reshard_dir(files: list[Path], out_dir: Path, split: str, bound: int) -> di
         path = out_dir / f"shard_{n:0{width}d}.npz"
         digest = write_members(path, _members(shards, layout, group))
         _verify(path, shards, layout, group)
+        for shard in shards:
+            shard.release()  # what one output shard needed is not kept for the next
         rel = f"{split}/{path.name}" if split else path.name
         reports.append(
             {

@@ -192,6 +192,7 @@ class Shard:
         self._mmap = mmap
         self._cache: dict[str, np.ndarray] = {}
         self._where: dict[str, tuple[int, tuple[int, ...], bool, np.dtype] | None] = {}
+        self._inflated: tuple[str, np.ndarray] | None = None
 
     def keys(self) -> list[str]:
         return list(self._infos)
@@ -240,13 +241,16 @@ class Shard:
             return fh.tell(), tuple(shape), bool(fortran), dtype
 
     def header(self, key: str) -> tuple[tuple[int, ...], np.dtype]:
-        """A member's shape and dtype, read from its header without loading it."""
+        """A member's shape and dtype, read from its header without loading it (compressed or not)."""
         info = self._info(key)
         where = self._locate(info)
         if where is not None:
             return where[1], where[3]
-        arr = self[key]
-        return arr.shape, arr.dtype
+        with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(member)
+        return tuple(shape), dtype
 
     def rows(self, key: str, start: int, stop: int) -> np.ndarray:
         """Rows [start, stop) of a member as an in-memory array, read without mapping the file.
@@ -257,7 +261,12 @@ class Shard:
         info = self._info(key)
         where = self._locate(info)
         if where is None or where[2]:
-            return np.array(self[key][start:stop])
+            # Compressed (or Fortran-ordered): inflate this one member, and keep only it.
+            if self._inflated is None or self._inflated[0] != key:
+                self._inflated = None
+                with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
+                    self._inflated = (key, np.lib.format.read_array(member, allow_pickle=False))
+            return np.array(self._inflated[1][start:stop])
         offset, shape, _, dtype = where
         row = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
         count = (stop - start) * int(np.prod(shape[1:], dtype=np.int64))
@@ -267,6 +276,11 @@ class Shard:
         if out.size != count:
             raise ShardError(f"{self.path}: member {key} ends before row {stop} (file truncated?)")
         return out.reshape((stop - start, *shape[1:]))
+
+    def release(self) -> None:
+        """Drop every map and inflated member this shard holds; it reopens them on demand."""
+        self._cache.clear()
+        self._inflated = None
 
     def _info(self, key: str) -> zipfile.ZipInfo:
         if key not in self._infos:
