@@ -8,7 +8,6 @@ stored root, joint angles, joint order and body order all fit together.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from .errors import InputError, RobotModelError
 from .robot import RobotModel, load_robot
 from .rotations import angular_velocity, quat_angle_between, quat_normalize
-from .shards import Shard
+from .shards import Shard, is_shard
 from .sources._common import fps_value, joint_columns, name_columns
 from .sources.npz import is_world_body, load_arrays, stored_names
 
@@ -202,20 +201,12 @@ def stored_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Iter
     else:
         raise InputError(path, None, "not found")
     for file in files:
-        if _is_shard(file):
+        if is_shard(file):
             yield from _shard_clips(file, robot, clip)
         else:
             if clip not in (None, 0):
                 raise InputError(file, "clip", f"a single-clip file has no clip {clip}")
             yield foreign_clip(file, robot)
-
-
-def _is_shard(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return "clip_starts.npy" in zf.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(path, None, f"not a readable NPZ archive ({exc})") from None
 
 
 def _shard_clips(path: Path, robot: RobotModel, clip: int | None) -> Iterator[StoredClip]:

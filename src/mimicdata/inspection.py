@@ -9,7 +9,6 @@ read one clip at a time, so a dataset of any size fits in memory.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from .errors import InputError, MimicdataError
 from .fkcheck import foreign_clip
 from .manifest import read_manifest
 from .robot import RobotModel, load_robot
-from .shards import Shard
+from .shards import Shard, is_shard
 from .sources.npz import is_world_body
 
 SPLITS = ("train", "val")
@@ -173,7 +172,7 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
         result = Inspection(str(path), "shards")
         loose = []
         for file in files:
-            if _is_shard(file):
+            if is_shard(file):
                 split = file.parent.name if file.parent.name in SPLITS else "unsplit"
                 collector.shard(file, split, path if path.is_dir() else path.parent, result, {})
             else:
@@ -186,14 +185,6 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
         raise InputError(path, None, "no readable clips" + (f" ({'; '.join(result.notes)})" if result.notes else ""))
     collector.finish(result)
     return result
-
-
-def _is_shard(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return "clip_lengths.npy" in zf.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(path, None, f"not a readable NPZ archive ({exc})") from None
 
 
 def _read_build_record(path: Path, result: Inspection) -> None:

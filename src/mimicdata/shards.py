@@ -298,6 +298,15 @@ class Shard:
         return {k: self[k][start:stop] for k in ARRAY_KEYS}
 
 
+def is_shard(path: Path) -> bool:
+    """Whether an NPZ holds concatenated clips (a shard, or a one-clip file) rather than one bare clip."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "clip_lengths.npy" in zf.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ShardError(f"{path}: not a readable NPZ archive ({exc})") from None
+
+
 def read_clip_file(path: Path) -> dict[str, np.ndarray]:
     """All arrays of a one-clip file as plain in-memory arrays."""
     shard = Shard(path, mmap=False)
