@@ -157,6 +157,27 @@ def test_a_failure_mid_way_leaves_no_output(built_sample, tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_a_killed_run_leaves_nothing_in_the_output_and_its_leftovers_are_cleared(built_sample, tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            "import mimicdata.reshard as r\n"
+            "real = r.write_members\n"
+            "def dying(path, members):\n"
+            "    real(path, members)\n"
+            "    os._exit(9)  # killed after the first shard\n"
+            "r.write_members = dying\n"
+            "r.split_shards(r.Path(sys.argv[1]), r.Path(sys.argv[2]), 1)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(built_sample), str(tmp_path / "out")])
+    assert run.returncode == 9
+    assert not (tmp_path / "out").exists()
+    assert len(list(tmp_path.glob(".out.partial-*"))) == 1
+    split_shards(built_sample, tmp_path / "out", 1)
+    assert (tmp_path / "out" / "manifest_resolved.csv").is_file()
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
 def test_cli_summary_and_exit_codes(built_sample, tmp_path):
     runner = CliRunner()
     ok = runner.invoke(app, ["split-shards", "--input", str(built_sample / "train"), "--output",

@@ -90,8 +90,8 @@ def split_shards(input_path: Path, output_path: Path, max_shard_bytes: int) -> R
         raise InputError(target, "max_size", f"must be positive, got {max_shard_bytes} bytes")
     groups = _shard_groups(source)
     _check_target(source, target)
+    _remove_stale_partials(target)
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
     report = ReshardReport(str(source), str(target), int(max_shard_bytes))
     try:
         for split, files in groups.items():
@@ -105,6 +105,26 @@ def split_shards(input_path: Path, output_path: Path, max_shard_bytes: int) -> R
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """A killed run leaves its hidden staging directory behind; clear those whose process is gone."""
+    for partial in target.parent.glob(f".{target.name}.partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # an earlier run of this very process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _shard_groups(source: Path) -> dict[str, list[Path]]:
