@@ -72,3 +72,21 @@ def test_twist2_full_spec_lists_every_missing_input_before_work(tmp_path):
     for name in ("OMOMO_g1_GMR", "AMASS_g1_GMR8", "twist1_to_twist2", "v1_v2_v3_g1", "lafan1"):
         assert f"({name}).input" in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_every_console_script_runs_its_own_command():
+    import subprocess
+    import sys
+    import tomllib
+
+    from conftest import REPO
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {"build-dataset", "ingest-motion", "check-fk", "split-shards", "inspect-dataset"} <= set(scripts)
+    for name, target in scripts.items():
+        module, func = target.split(":")
+        call = f"{func}()" if func != "app" else "app(prog_name='mimicdata')"
+        code = f"import sys; sys.argv = [{name!r}, '--help']; from {module} import {func}; {call}"
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert f"Usage: {name}" in run.stdout, run.stdout[:300]

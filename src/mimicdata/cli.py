@@ -296,8 +296,21 @@ def _single(command) -> typer.Typer:
     return single
 
 
-def build_dataset_main() -> None:
-    _single(build_command)(prog_name="build-dataset")
+def _script(name: str):
+    """A console script running one subcommand on its own (`check-fk ...` as well as `mimicdata check-fk ...`)."""
+    (command,) = [c.callback for c in app.registered_commands if c.name == name]
+
+    def main() -> None:
+        _single(command)(prog_name=name)
+
+    return main
+
+
+build_dataset_main = _script("build-dataset")
+ingest_motion_main = _script("ingest-motion")
+check_fk_main = _script("check-fk")
+split_shards_main = _script("split-shards")
+inspect_dataset_main = _script("inspect-dataset")
 
 
 if __name__ == "__main__":
