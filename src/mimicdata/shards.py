@@ -194,6 +194,11 @@ class Shard:
         self._where: dict[str, tuple[int, tuple[int, ...], bool, np.dtype] | None] = {}
         self._inflated: tuple[str, np.ndarray] | None = None
 
+    def __getstate__(self) -> dict:
+        # A worker process gets the file's layout, never the parent's maps or
+        # loaded members: it maps what it reads itself, once.
+        return {**self.__dict__, "_cache": {}, "_inflated": None}
+
     def keys(self) -> list[str]:
         return list(self._infos)
 

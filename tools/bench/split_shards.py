@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import shutil
 import sys
 import tempfile
@@ -24,14 +23,6 @@ from pathlib import Path
 import numpy as np
 
 KEYS = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w")
-
-
-def _rss_mb() -> float:
-    """This process's peak RSS so far. VmHWM, not ru_maxrss: the latter keeps the parent's peak across exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def mimicdata_split(src: Path, dst: Path, bound: float) -> int:
@@ -70,16 +61,27 @@ def old_tool_split(src: Path, dst: Path, bound: float) -> int:
         hi = int(starts[b]) if b < len(lengths) else len(merged["joint_pos"])
         out = {k: np.asarray(merged[k][lo:hi]) for k in KEYS}
         cl = lengths[a:b]
-        np.savez(dst / f"shard_{s:03d}.npz", **out, fps=fps, body_names=body_names, clip_lengths=cl,
-                 clip_starts=np.concatenate([[0], np.cumsum(cl)[:-1]]), clip_fps=fps_[a:b], clip_weights=weights[a:b])
+        np.savez(
+            dst / f"shard_{s:03d}.npz",
+            **out,
+            fps=fps,
+            body_names=body_names,
+            clip_lengths=cl,
+            clip_starts=np.concatenate([[0], np.cumsum(cl)[:-1]]),
+            clip_fps=fps_[a:b],
+            clip_weights=weights[a:b],
+        )
     return len(lengths)
 
 
 def _child(name: str, src: str, dst: str, bound: float, queue) -> None:
-    start_rss = _rss_mb()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from memory import status_mb
+
+    start_rss = status_mb("VmHWM")
     t0 = time.perf_counter()
     clips = {"mimicdata": mimicdata_split, "old": old_tool_split}[name](Path(src), Path(dst), bound)
-    queue.put((clips, time.perf_counter() - t0, start_rss, _rss_mb()))
+    queue.put((clips, time.perf_counter() - t0, start_rss, status_mb("VmHWM")))
 
 
 def run(name: str, src: Path, dst: Path, bound: float) -> tuple[int, float, float, float]:
@@ -108,7 +110,9 @@ def main() -> None:
         t0 = time.perf_counter()
         paths = make_shard_dir(work / "in", args.size_gb * 1e9, args.shard_gb * 1e9)
         size = sum(p.stat().st_size for p in paths)
-        print(f"synthetic dataset: {len(paths)} shards, {size / 1e9:.2f} GB ({time.perf_counter() - t0:.0f} s to write)")
+        print(
+            f"synthetic dataset: {len(paths)} shards, {size / 1e9:.2f} GB ({time.perf_counter() - t0:.0f} s to write)"
+        )
         bound = args.max_size_gb * 1e9
         results = {}
         for name in ("mimicdata", "old"):
@@ -123,7 +127,9 @@ def main() -> None:
             )
             shutil.rmtree(work / f"out_{name}")
         print(f"peak RSS, old tool / mimicdata: {results['old'] / results['mimicdata']:.1f}x")
-        print(f"bound in the issue: one output shard plus one input shard = {(bound + args.shard_gb * 1e9) / 2**20:.0f} MB")
+        print(
+            f"bound in the issue: one output shard plus one input shard = {(bound + args.shard_gb * 1e9) / 2**20:.0f} MB"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

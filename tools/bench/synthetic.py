@@ -23,8 +23,14 @@ def make_shard_dir(out: Path, size_bytes: float, shard_bytes: float, seed: int =
     robot = load_robot()
     J, B = robot.num_joints, len(robot.body_names)
     per_frame = bytes_per_frame(J, B)
-    widths = {"joint_pos": (J,), "joint_vel": (J,), "body_pos_w": (B, 3), "body_quat_w": (B, 4),
-              "body_lin_vel_w": (B, 3), "body_ang_vel_w": (B, 3)}
+    widths = {
+        "joint_pos": (J,),
+        "joint_vel": (J,),
+        "body_pos_w": (B, 3),
+        "body_quat_w": (B, 4),
+        "body_lin_vel_w": (B, 3),
+        "body_ang_vel_w": (B, 3),
+    }
     rng = np.random.default_rng(seed)
     lengths: list[int] = []
     while sum(lengths) * per_frame < size_bytes:
