@@ -18,8 +18,14 @@ from mimicdata.motion import ARRAY_KEYS  # noqa: E402
 from mimicdata.shards import ShardClip, write_shard  # noqa: E402
 
 J, B = 29, 30
-WIDTHS = {"joint_pos": (J,), "joint_vel": (J,), "body_pos_w": (B, 3), "body_quat_w": (B, 4),
-          "body_lin_vel_w": (B, 3), "body_ang_vel_w": (B, 3)}
+WIDTHS = {
+    "joint_pos": (J,),
+    "joint_vel": (J,),
+    "body_pos_w": (B, 3),
+    "body_quat_w": (B, 4),
+    "body_lin_vel_w": (B, 3),
+    "body_ang_vel_w": (B, 3),
+}
 # clip lengths per shard; 3, 4 and 9 frames are too short for the 10-frame windows below
 LAYOUT = [[40, 3, 25], [60, 12], [4, 33, 50, 9]]
 
@@ -27,8 +33,10 @@ LAYOUT = [[40, 3, 25], [60, 12], [4, 33, 50, 9]]
 def labelled_clip(number: int, length: int) -> dict[str, np.ndarray]:
     """Every element of every array says which clip and which frame it belongs to."""
     frame = np.arange(length, dtype=np.float32)
-    return {k: np.broadcast_to((number * 1000 + frame).reshape(-1, *[1] * len(w)), (length, *w)).copy()
-            for k, w in WIDTHS.items()}
+    return {
+        k: np.broadcast_to((number * 1000 + frame).reshape(-1, *[1] * len(w)), (length, *w)).copy()
+        for k, w in WIDTHS.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +164,11 @@ def test_shards_that_disagree_are_refused(labelled, tmp_path, change):
         (tmp_path / path.name).write_bytes(path.read_bytes())
     with np.load(tmp_path / "shard_001.npz") as data:
         arrays = {k: data[k] for k in data.files}
-    arrays[change] = {"fps": np.array(30), "schema_version": np.array(2),
-                      "joint_names": np.array([f"k{i}" for i in range(J)])}[change]
+    arrays[change] = {
+        "fps": np.array(30),
+        "schema_version": np.array(2),
+        "joint_names": np.array([f"k{i}" for i in range(J)]),
+    }[change]
     np.savez(tmp_path / "shard_001.npz", **arrays)
     with pytest.raises(ShardError, match=f"shard_001.npz: {change}"):
         MotionWindows(tmp_path, window=4)

@@ -290,6 +290,40 @@ def _inspection_text(s: dict) -> str:
     return "\n".join(lines)
 
 
+@app.command("train-motion")
+def train_motion_command(
+    data: Annotated[Path, typer.Option("--data", help="Dataset directory (train/ and val/ shards).")],
+    out: Annotated[Path, typer.Option("--out", help="Where checkpoint, config, history and fingerprint go.")] = Path(
+        "runs/motion"
+    ),
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 20,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+    window: Annotated[int, typer.Option("--window", min=2, help="Frames per window (seen + predicted).")] = 12,
+    future: Annotated[int, typer.Option("--future", min=1, help="Frames predicted at the end of each window.")] = 4,
+    steps_per_epoch: Annotated[
+        Optional[int], typer.Option("--steps-per-epoch", min=1, help="Default: one pass over the train windows.")
+    ] = None,
+    lr: Annotated[float, typer.Option("--lr")] = 1e-3,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="DataLoader worker processes.")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+) -> None:
+    """Train a small next-frames predictor on the train shards, validating on val every epoch."""
+    from .train import TrainConfig, console_progress, train
+
+    config = TrainConfig(str(data), str(out), epochs, batch_size, window, future, steps_per_epoch, lr=lr, seed=seed,
+                         workers=workers)
+    try:
+        history = train(config, resume=resume, progress=console_progress)
+    except MimicdataError as exc:
+        _fail(exc)
+    if history:
+        best = min(history, key=lambda h: h["val_loss"])
+        typer.echo(f"val loss {history[0]['val_loss']:.4f} -> {history[-1]['val_loss']:.4f} "
+                   f"(best {best['val_loss']:.4f} at epoch {best['epoch'] + 1}; repeating the last frame scores "
+                   f"{history[-1]['val_persistence_loss']:.4f}); checkpoint in {out}")
+
+
 def _single(command) -> typer.Typer:
     single = typer.Typer(add_completion=False)
     single.command()(command)
@@ -311,6 +345,7 @@ ingest_motion_main = _script("ingest-motion")
 check_fk_main = _script("check-fk")
 split_shards_main = _script("split-shards")
 inspect_dataset_main = _script("inspect-dataset")
+train_motion_main = _script("train-motion")
 
 
 if __name__ == "__main__":
