@@ -10,14 +10,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from .build import BuildOptions, build_dataset
 from .errors import MimicdataError, SpecError
-from .fkcheck import check_fk
-from .ingest import ingest_motion
-from .inspection import inspect_dataset
-from .report_html import write_report
-from .reshard import split_shards
-from .spec import source_spec
+
+# Library modules are imported inside each command: `--help` and the light
+# commands then skip pinocchio, mujoco and torch.
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Declarative humanoid motion dataset builder.")
 
@@ -84,6 +80,8 @@ def build_command(
     size_mb = max_shard_size_mb if max_shard_size_mb is not None else (
         max_size_gb * 1000.0 if max_size_gb is not None else 2048.0
     )
+    from .build import BuildOptions, build_dataset
+
     options = BuildOptions(
         jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check
     )
@@ -123,6 +121,9 @@ def ingest_command(
 ) -> None:
     """Turn motion files into clip files (one NPZ per input, the clips/ format), retargeting BVH."""
     try:
+        from .ingest import ingest_motion
+        from .spec import source_spec
+
         spec = source_spec(
             name=source, type=source_type, input=input_path, bvh_format=bvh_format, max_frames=max_frames, fps=fps
         )
@@ -172,6 +173,8 @@ def check_fk_command(
     thresholds = {"pos_max": pos_max, "rot_mean": rot_mean, "rot_p95": rot_p95, "lin_vel_p95": lin_vel_p95,
                   "ang_vel_p95": ang_vel_p95}
     try:
+        from .fkcheck import check_fk
+
         results = check_fk(npz, robot, mjcf=mjcf, clip=clip, frames=frames, thresholds=thresholds)
     except MimicdataError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -215,6 +218,8 @@ def split_shards_command(
         raise typer.BadParameter("give either --max-size-gb or --max-size-mb, not both")
     bound = max_size_mb * 1e6 if max_size_mb is not None else (max_size_gb if max_size_gb is not None else 2.0) * 1e9
     try:
+        from .reshard import split_shards
+
         report = split_shards(input_dir, output_dir, int(bound))
     except MimicdataError as exc:
         _fail(exc)
@@ -247,6 +252,9 @@ def inspect_dataset_command(
 ) -> None:
     """Clips, frames and hours per source and split, shards, names, rejections, joint ranges, root motion."""
     try:
+        from .inspection import inspect_dataset
+        from .report_html import write_report
+
         found = inspect_dataset(path, robot)
         written = write_report(found, report) if report is not None else None
     except MimicdataError as exc:
