@@ -15,17 +15,10 @@ from torch.utils.data import DataLoader  # noqa: E402
 from mimicdata.errors import ShardError  # noqa: E402
 from mimicdata.loaders import MotionWindows, MotionWindowStream  # noqa: E402
 from mimicdata.motion import ARRAY_KEYS  # noqa: E402
-from mimicdata.shards import ShardClip, write_shard  # noqa: E402
+from mimicdata.shards import ShardClip, frame_widths, write_shard  # noqa: E402
 
 J, B = 29, 30
-WIDTHS = {
-    "joint_pos": (J,),
-    "joint_vel": (J,),
-    "body_pos_w": (B, 3),
-    "body_quat_w": (B, 4),
-    "body_lin_vel_w": (B, 3),
-    "body_ang_vel_w": (B, 3),
-}
+WIDTHS = frame_widths(J, B)
 # clip lengths per shard; 3, 4 and 9 frames are too short for the 10-frame windows below
 LAYOUT = [[40, 3, 25], [60, 12], [4, 33, 50, 9]]
 

@@ -39,8 +39,20 @@ _ZIP64_EXTRA = 20  # what zipfile appends to a force_zip64 local header
 _PAD_ID = 0xD935  # the "alignment" extra field id zipalign uses
 
 
+def frame_widths(num_joints: int, num_bodies: int) -> dict[str, tuple[int, ...]]:
+    """The per-frame shape of each frame array."""
+    return {
+        "joint_pos": (num_joints,),
+        "joint_vel": (num_joints,),
+        "body_pos_w": (num_bodies, 3),
+        "body_quat_w": (num_bodies, 4),
+        "body_lin_vel_w": (num_bodies, 3),
+        "body_ang_vel_w": (num_bodies, 3),
+    }
+
+
 def bytes_per_frame(num_joints: int, num_bodies: int) -> int:
-    width = 2 * num_joints + num_bodies * (3 + 4 + 3 + 3)
+    width = sum(int(np.prod(w)) for w in frame_widths(num_joints, num_bodies).values())
     return width * np.dtype(FLOAT_DTYPE).itemsize
 
 
@@ -83,14 +95,7 @@ def write_shard(
         "clip_ids": np.array([c.clip_id for c in clips], dtype=str),
         "schema_version": np.array(SCHEMA_VERSION, dtype=np.int64),
     }
-    widths = {
-        "joint_pos": (len(joint_names),),
-        "joint_vel": (len(joint_names),),
-        "body_pos_w": (len(body_names), 3),
-        "body_quat_w": (len(body_names), 4),
-        "body_lin_vel_w": (len(body_names), 3),
-        "body_ang_vel_w": (len(body_names), 3),
-    }
+    widths = frame_widths(len(joint_names), len(body_names))
     def chunks(key: str) -> Iterator[bytes]:
         # One clip's member at a time: loaders hand out memory maps or arrays
         # already in memory, so calling them once per key costs nothing.

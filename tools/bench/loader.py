@@ -16,19 +16,19 @@ keys (joint_pos, joint_vel) and for all six keys. Targets: RSS after opening
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from memory import run_in_child  # noqa: E402
+
 KEY_SETS = {"joint_pos+joint_vel": ["joint_pos", "joint_vel"], "all six keys": None}
 
 
 def _child(how: str, directory: str, window: int, batch: int, batches: int, queue) -> None:
-    sys.path.insert(0, str(HERE))
     import numpy as np
     import torch  # noqa: F401  (both sides pay for it, as a training process does)
 
@@ -90,13 +90,7 @@ class _InRam:
 
 
 def run(how: str, directory: Path, args) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(how, str(directory), args.window, args.batch, args.batches, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    return run_in_child(_child, how, str(directory), args.window, args.batch, args.batches)
 
 
 def main() -> None:
@@ -108,7 +102,6 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
     from synthetic import make_shard_dir
 
     work = Path(tempfile.mkdtemp(prefix="bench_loader_", dir=args.workdir))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from pathlib import Path
+from typing import Any, Callable
 
 
 def status_mb(field: str) -> float:
@@ -12,3 +14,15 @@ def status_mb(field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024.0
     raise KeyError(f"/proc/self/status has no {field}")
+
+
+def run_in_child(target: Callable[..., None], *args: Any) -> Any:
+    """Run target(*args, queue) in a fresh spawned process and return what it puts on the queue,
+    so each measured peak belongs to that run alone."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result

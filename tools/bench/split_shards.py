@@ -13,7 +13,6 @@ and the ratio between the two. Needs about 3x --size-gb of free disk.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import shutil
 import sys
 import tempfile
@@ -21,6 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from memory import run_in_child  # noqa: E402
 
 KEYS = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w")
 
@@ -75,7 +77,6 @@ def old_tool_split(src: Path, dst: Path, bound: float) -> int:
 
 
 def _child(name: str, src: str, dst: str, bound: float, queue) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from memory import status_mb
 
     start_rss = status_mb("VmHWM")
@@ -85,13 +86,7 @@ def _child(name: str, src: str, dst: str, bound: float, queue) -> None:
 
 
 def run(name: str, src: Path, dst: Path, bound: float) -> tuple[int, float, float, float]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(name, str(src), str(dst), bound, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    return run_in_child(_child, name, str(src), str(dst), bound)
 
 
 def main() -> None:
@@ -102,7 +97,6 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="Where the data goes (default: a temp dir).")
     args = parser.parse_args()
     # Imported here, not at the top: the spawned children re-import this module and should stay lean.
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from synthetic import make_shard_dir
 
     work = Path(tempfile.mkdtemp(prefix="bench_split_", dir=args.workdir))

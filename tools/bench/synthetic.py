@@ -15,7 +15,7 @@ import numpy as np
 
 from mimicdata.motion import ARRAY_KEYS
 from mimicdata.robot import load_robot
-from mimicdata.shards import ShardClip, bytes_per_frame, write_shard
+from mimicdata.shards import ShardClip, bytes_per_frame, frame_widths, write_shard
 
 
 def make_shard_dir(out: Path, size_bytes: float, shard_bytes: float, seed: int = 0, fps: int = 50) -> list[Path]:
@@ -23,14 +23,7 @@ def make_shard_dir(out: Path, size_bytes: float, shard_bytes: float, seed: int =
     robot = load_robot()
     J, B = robot.num_joints, len(robot.body_names)
     per_frame = bytes_per_frame(J, B)
-    widths = {
-        "joint_pos": (J,),
-        "joint_vel": (J,),
-        "body_pos_w": (B, 3),
-        "body_quat_w": (B, 4),
-        "body_lin_vel_w": (B, 3),
-        "body_ang_vel_w": (B, 3),
-    }
+    widths = frame_widths(J, B)
     rng = np.random.default_rng(seed)
     lengths: list[int] = []
     while sum(lengths) * per_frame < size_bytes:
