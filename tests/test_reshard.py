@@ -123,6 +123,19 @@ def test_shards_that_disagree_are_refused_before_anything_is_written(tmp_path):
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
 
 
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_members_holding_python_objects_are_refused_unread(tmp_path, save):
+    from mimicdata.errors import ShardError
+
+    source = tmp_path / "in"
+    source.mkdir()
+    save(source / "shard_000.npz", joint_pos=np.zeros((4, 29), np.float32), clip_lengths=np.array([4]),
+         clip_names=np.array([{"payload": 1}], dtype=object))
+    with pytest.raises(ShardError, match="holds Python objects; refused"):
+        split_shards(source, tmp_path / "out", 10**9)
+    assert not (tmp_path / "out").exists()
+
+
 def test_refuses_to_write_into_its_input_or_over_anything(built_sample, tmp_path):
     for target in (built_sample, built_sample / "train", built_sample / "new", built_sample.parent):
         with pytest.raises(InputError, match="output"):

@@ -222,8 +222,22 @@ class Shard:
             if int(np.prod(shape)) > 0 and dtype.kind != "U":
                 return np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape,
                                  order="F" if fortran else "C")
-        with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
-            return np.lib.format.read_array(member, allow_pickle=False)
+        return self._inflate(info)
+
+    def _inflate(self, info: zipfile.ZipInfo, header_only: bool = False):
+        """A member read through zipfile (compressed, or not mapped): the array, or (shape, dtype)."""
+        try:
+            with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
+                if not header_only:
+                    return np.lib.format.read_array(member, allow_pickle=False)
+                version = np.lib.format.read_magic(member)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(member)
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ShardError(f"{self.path}: member {info.filename} cannot be read ({exc})") from None
+        if dtype.hasobject:
+            raise ShardError(f"{self.path}: member {info.filename} holds Python objects; refused")
+        return tuple(shape), dtype
 
     def _locate(self, info: zipfile.ZipInfo) -> tuple[int, tuple[int, ...], bool, np.dtype] | None:
         """(data offset, shape, fortran order, dtype) of a stored member; None when compressed."""
@@ -256,11 +270,7 @@ class Shard:
         where = self._locate(info)
         if where is not None:
             return where[1], where[3]
-        with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
-            version = np.lib.format.read_magic(member)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _, dtype = read_header(member)
-        return tuple(shape), dtype
+        return self._inflate(info, header_only=True)
 
     def rows(self, key: str, start: int, stop: int) -> np.ndarray:
         """Rows [start, stop) of a member as an in-memory array, read without mapping the file.
@@ -274,8 +284,7 @@ class Shard:
             # Compressed (or Fortran-ordered): inflate this one member, and keep only it.
             if self._inflated is None or self._inflated[0] != key:
                 self._inflated = None
-                with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
-                    self._inflated = (key, np.lib.format.read_array(member, allow_pickle=False))
+                self._inflated = (key, self._inflate(info))
             return np.array(self._inflated[1][start:stop])
         offset, shape, _, dtype = where
         row = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
