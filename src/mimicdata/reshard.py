@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -336,10 +336,7 @@ def _finish_dataset(source: Path, staging: Path, report: ReshardReport, splits: 
         missing = [r.clip_id for r in rows if r.clip_id not in location]
         if missing:
             raise InputError(manifest, "clip_id", f"{len(missing)} clips are in no shard, e.g. {missing[:3]}")
-        rows = [
-            r.__class__(**{**r.__dict__, "shard": location[r.clip_id][0], "clip_index": location[r.clip_id][1]})
-            for r in rows
-        ]
+        rows = [replace(r, shard=location[r.clip_id][0], clip_index=location[r.clip_id][1]) for r in rows]
         write_manifest(staging / "manifest_resolved.csv", rows)
     info_path = source / "build_info.json"
     if info_path.is_file():
