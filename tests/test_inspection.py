@@ -123,3 +123,15 @@ def test_cli_text_json_and_errors(built_sample, tmp_path):
     assert json.loads(as_json.stdout)["clips"] > 0 and (tmp_path / "r" / "report.html").is_file()
     missing = runner.invoke(app, ["inspect-dataset", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "not found" in missing.output
+
+
+def test_unnamed_shards_with_a_world_body_use_the_pelvis_as_root(tmp_path):
+    files = sorted(require_shared("data", "npz", "with_world_body").glob("*.npz"))
+    clips = [dict(np.load(f)) for f in files]
+    keys = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w")
+    lengths = np.array([len(c["joint_pos"]) for c in clips])
+    np.savez(tmp_path / "shard_000.npz", **{k: np.concatenate([c[k] for c in clips]) for k in keys},
+             fps=np.int64(50), clip_lengths=lengths, clip_starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+    found = inspect_dataset(tmp_path)
+    assert found.summary()["clips"] == len(files)
+    assert found.root_height.min() > 0.3  # body 0 (the world frame, at z = 0) was not taken as the root
