@@ -26,6 +26,7 @@ from .errors import BuildError, MimicdataError
 from .fkcheck import MujocoReference, check_stored, stored_clips
 from .kinematics import motion_to_clip, resample
 from .atomic import write_text_atomic
+from .cache import ClipCache, place_clip
 from .manifest import ManifestRow, write_manifest
 from .preprocess import Rejection, preprocess
 from .robot import RobotModel, load_robot
@@ -44,6 +45,8 @@ class BuildOptions:
     output_root: Path = Path("data/datasets")
     max_shard_size_mb: float = 2048.0
     fk_check: bool = True  # MuJoCo check of a few written clips per source
+    cache_dir: Path | None = None  # default: <output_root>/.cache, shared by the datasets there
+    use_cache: bool = True
 
 
 FK_CHECK_CLIPS_PER_SOURCE = 2
@@ -65,10 +68,13 @@ class ClipResult:
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    cache: str = ""  # "clip" or "motion" when a cache level served it, "" when computed
 
 
-def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_path: Path) -> ClipResult:
-    """Run one file through every per-clip stage; never raises for a bad clip."""
+def process_clip(
+    item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_path: Path, cache: ClipCache | None = None
+) -> ClipResult:
+    """Run one file through every per-clip stage, from the cache where it can; never raises for a bad clip."""
     result = ClipResult(item.clip_id, item.source, item.file_rel)
     clock = time.perf_counter()
 
@@ -80,10 +86,34 @@ def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_pat
 
     try:
         robot = load_robot(spec.robot)
-        result.input_sha256 = file_sha256(item.path)
-        motion, notes = load_robot_motion(
-            source.type, item.path, robot, max_frames=source.max_frames, **reader_options(source)
+        result.input_sha256 = cache.input_sha256(item.path) if cache else file_sha256(item.path)
+        options = reader_options(source)
+        motion_key = ClipCache.motion_key(
+            result.input_sha256, source.type, options, source.max_frames, robot.sha256,
+            Path(source.bvh_format) if source.bvh_format and source.bvh_format.endswith((".yaml", ".yml")) else None,
         )
+        clip_key = ClipCache.clip_key(motion_key, {
+            "target_fps": spec.target_fps, "preprocess": spec.preprocess.model_dump(mode="json"),
+            "weight": source.weight, "clip_id": item.clip_id,
+        })
+        hit = cache.load_clip(clip_key) if cache else None
+        if hit is not None:
+            fields, cached_file = hit
+            for name in ("kept", "reason", "detail", "num_frames", "flags", "notes"):
+                setattr(result, name, fields[name])
+            if cached_file is not None:
+                place_clip(cached_file, clip_path)
+            result.cache = "clip"
+            lap("cache")
+            return result
+        loaded = cache.load_motion(motion_key) if cache else None
+        if loaded is None:
+            motion, notes = load_robot_motion(source.type, item.path, robot, max_frames=source.max_frames, **options)
+            if cache:
+                cache.store_motion(motion_key, motion, tuple(notes))
+        else:
+            motion, notes = loaded
+            result.cache = "motion"
         result.notes = list(notes)
         lap("ingest")
         motion = resample(motion, spec.target_fps)
@@ -94,17 +124,24 @@ def process_clip(item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_pat
         lap("preprocess")
         if isinstance(processed, Rejection):
             result.reason, result.detail = processed.reason, processed.detail
-            return result
-        result.flags = _limit_flags(processed.joint_pos, robot)
-        write_clip(clip_path, item.clip_id, processed, source.weight)
-        lap("write")
-        result.kept = True
-        result.num_frames = processed.num_frames
+        else:
+            result.flags = _limit_flags(processed.joint_pos, robot)
+            write_clip(clip_path, item.clip_id, processed, source.weight)
+            lap("write")
+            result.kept = True
+            result.num_frames = processed.num_frames
+        if cache:
+            cache.store_clip(clip_key, _cached_fields(result), clip_path if result.kept else None)
     except MimicdataError as exc:
         result.reason, result.detail = "unreadable", str(exc)
     except Exception as exc:  # a bad clip must never take the build down
         result.reason, result.detail = "error", f"{type(exc).__name__}: {exc}"
     return result
+
+
+def _cached_fields(result: ClipResult) -> dict[str, Any]:
+    return {"kept": result.kept, "reason": result.reason, "detail": result.detail,
+            "num_frames": result.num_frames, "flags": result.flags, "notes": result.notes}
 
 
 def _limit_flags(joint_pos: np.ndarray, robot: RobotModel) -> list[str]:
@@ -195,7 +232,10 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     sources = {s.name: s for s in spec.sources}
     t0 = time.perf_counter()
     jobs = max(1, int(options.jobs))
-    tasks = (delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i)) for i in items)
+    cache = None
+    if options.use_cache:
+        cache = ClipCache(Path(options.cache_dir or Path(options.output_root) / ".cache").expanduser().resolve())
+    tasks = (delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i), cache) for i in items)
     results: list[ClipResult] = list(Parallel(n_jobs=jobs, return_as="generator")(tasks)) + duplicates
     timings["clips_wall"] = time.perf_counter() - t0
     stage_totals = Counter()
@@ -245,6 +285,9 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     timings["shards"] = time.perf_counter() - t0
     timings.update({f"clip_stage_{k}_cpu": v for k, v in stage_totals.items()})
     report = _report(spec, options, robot, scans, results, splits_report, timings)
+    served = Counter(r.cache for r in results if r.clip_id in item_of)
+    report["cache"] = {"dir": str(cache.root) if cache else None, "clips_from_cache": served["clip"],
+                       "motions_from_cache": served["motion"], "computed": served[""]}
     if options.fk_check:
         t0 = time.perf_counter()
         report["fk_check"] = _sampled_fk_check(staging, rows, robot)

@@ -51,6 +51,10 @@ def _summary(report: dict) -> str:
         )
         for f in fk["failed"]:
             lines.append(f"  FK MISMATCH {f['clip_id']}: {'; '.join(f['problems'])}")
+    cache = report.get("cache") or {}
+    if cache.get("dir"):
+        lines.append(f"  cache: {cache['clips_from_cache']} clips reused, {cache['motions_from_cache']} re-processed "
+                     f"from cached motion, {cache['computed']} computed ({cache['dir']})")
     lines.append(f"  took {report['timings_s']['total']:.1f} s")
     return "\n".join(lines)
 
@@ -72,6 +76,10 @@ def build_command(
     skip_fk_check: Annotated[
         bool, typer.Option("--skip-fk-check", help="Skip the MuJoCo FK check of a few written clips per source.")
     ] = False,
+    cache_dir: Annotated[
+        Optional[Path], typer.Option("--cache-dir", help="Per-clip cache (default: <output-root>/.cache).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every clip; read and write no cache.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout.")] = False,
 ) -> None:
     """Build a dataset from a spec: ingest, FK, preprocess, split, shards, manifest."""
@@ -83,7 +91,8 @@ def build_command(
     from .build import BuildOptions, build_dataset
 
     options = BuildOptions(
-        jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check
+        jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check,
+        cache_dir=cache_dir, use_cache=not no_cache,
     )
     try:
         report = build_dataset(spec, options)

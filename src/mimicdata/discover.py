@@ -59,7 +59,9 @@ def scan_source(source: SourceSpec) -> SourceScan:
         files = [
             (p, PurePosixPath(p.relative_to(root).as_posix()).with_suffix("").as_posix())
             for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
+            if p.is_file() and p.suffix.lower() in suffixes
+            # Hidden files and folders (a build's .cache or .staging among them) are never inputs.
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
         ]
     scan = SourceScan()
     for path, rel in files:

@@ -1,0 +1,158 @@
+"""Per-clip build cache, keyed by content, in two levels.
+
+- motion: what ingest (and, for BVH, retarget) made of one input file, keyed
+  by the file's sha256, the reader's resolved options, the robot model's
+  hash, the retarget configs and the tool version. The expensive part.
+- clip: the finished clip (or its rejection), keyed by the motion key plus
+  every later stage's options (target fps, preprocess, weight).
+
+Changing a preprocess threshold therefore misses the clip level only and
+re-runs resample, FK and preprocess from the cached motion; adding a file
+computes that file only. Entries are written to a temporary name and renamed,
+so a killed build leaves whole entries or none. Keys are content hashes, so
+one cache directory can serve any number of datasets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .atomic import atomic_file, write_text_atomic
+from .motion import RobotMotion
+from .shards import file_sha256
+
+# Bump when a stage's output changes for the same inputs and options.
+CACHE_SCHEMA = 1
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The tool version, the cache schema and the content of every bundled retarget config."""
+    configs = Path(__file__).parent / "retarget" / "configs"
+    h = hashlib.sha256(f"{__version__}/{CACHE_SCHEMA}".encode())
+    for path in sorted(configs.rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(configs).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ClipCache:
+    root: Path
+
+    # ------------------------------------------------------------ input hashes
+
+    def input_sha256(self, path: Path) -> str:
+        """sha256 of a file's bytes, remembered by (path, size, mtime, inode) so unchanged files are not re-read."""
+        stat = path.stat()
+        memo = self._entry("stat", _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino), ".txt")
+        try:
+            known = memo.read_text()
+            if len(known) == 64:
+                return known
+        except OSError:
+            pass
+        digest = file_sha256(path)
+        write_text_atomic(memo, digest)
+        return digest
+
+    # ------------------------------------------------------------ keys
+
+    @staticmethod
+    def motion_key(
+        input_sha256: str,
+        source_type: str,
+        reader_options: dict,
+        max_frames: int | None,
+        robot_sha256: str,
+        bvh_format_file: Path | None = None,
+    ) -> str:
+        custom = file_sha256(bvh_format_file) if bvh_format_file is not None and bvh_format_file.is_file() else None
+        return _digest(
+            "motion", input_sha256, source_type, reader_options, max_frames, robot_sha256, custom, code_fingerprint()
+        )
+
+    @staticmethod
+    def clip_key(motion_key: str, later_stages: dict) -> str:
+        return _digest("clip", motion_key, later_stages)
+
+    # ------------------------------------------------------------ motion level
+
+    def load_motion(self, key: str) -> tuple[RobotMotion, tuple[str, ...]] | None:
+        path = self._entry("motion", key, ".npz")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                motion = RobotMotion(
+                    float(data["fps"]),
+                    data["root_pos"],
+                    data["root_quat"],
+                    data["joint_pos"],
+                    tuple(str(n) for n in data["joint_names"]),
+                )
+                return motion, tuple(str(n) for n in data["notes"])
+        except (OSError, KeyError, ValueError):
+            return None
+
+    def store_motion(self, key: str, motion: RobotMotion, notes: tuple[str, ...]) -> None:
+        arrays = {
+            "fps": np.array(motion.fps),
+            "root_pos": motion.root_pos,
+            "root_quat": motion.root_quat,
+            "joint_pos": motion.joint_pos,
+            "joint_names": np.array(motion.joint_names, dtype=str),
+            "notes": np.array(list(notes), dtype=str),
+        }
+        with atomic_file(self._entry("motion", key, ".npz")) as (fh, _):
+            np.savez(fh, **arrays)
+
+    # ------------------------------------------------------------ clip level
+
+    def load_clip(self, key: str) -> tuple[dict, Path | None] | None:
+        """(result fields, path of the clip file or None for a rejection), or None on a miss."""
+        meta = self._entry("clip", key, ".json")
+        try:
+            fields = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            return None
+        if not fields.get("kept"):
+            return fields, None
+        clip = self._entry("clip", key, ".npz")
+        return (fields, clip) if clip.is_file() else None
+
+    def store_clip(self, key: str, fields: dict, clip_file: Path | None) -> None:
+        # The clip file goes first: a metadata entry is only ever written next to a whole clip.
+        if clip_file is not None:
+            target = self._entry("clip", key, ".npz")
+            with atomic_file(target) as (fh, _), open(clip_file, "rb") as src:
+                while block := src.read(1 << 20):
+                    fh.write(block)
+        write_text_atomic(self._entry("clip", key, ".json"), json.dumps(fields, sort_keys=True))
+
+    def _entry(self, kind: str, key: str, suffix: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}{suffix}"
+
+
+def place_clip(cached: Path, target: Path) -> None:
+    """Put a cached clip file at `target`: a hard link where the filesystem allows, else a copy."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(cached, target)
+    except OSError:
+        with atomic_file(target) as (fh, _), open(cached, "rb") as src:
+            while block := src.read(1 << 20):
+                fh.write(block)

@@ -1,0 +1,92 @@
+"""The per-clip cache: no-op rebuilds reuse everything, a threshold change skips ingest, a new file is the only work."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from mimicdata.build import BuildOptions, build_dataset
+
+
+def _outputs(dataset: Path) -> dict[str, bytes]:
+    files = sorted(dataset.glob("*/shard_*.npz")) + [dataset / "manifest_resolved.csv"]
+    return {str(p.relative_to(dataset)): p.read_bytes() for p in files}
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the sample inputs and a spec over them, so tests may add files and change options."""
+    shutil.copytree(REPO / "data" / "sample", tmp_path / "inputs")
+    spec = yaml.safe_load((REPO / "specs" / "sample.yaml").read_text())
+    for source in spec["sources"]:
+        source["input"] = str(tmp_path / "inputs" / Path(source["input"]).name)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path, spec
+
+
+def _build(spec_path, root, **kw):
+    return build_dataset(spec_path, BuildOptions(output_root=root, force=True, fk_check=False, **kw))
+
+
+def test_no_op_rebuild_reuses_every_clip_and_writes_the_same_bytes(project, tmp_path):
+    spec_path, _ = project
+    cold = _build(spec_path, tmp_path / "out")
+    scanned = cold["cache"]["computed"]
+    assert scanned > 0 and cold["cache"]["clips_from_cache"] == 0
+    first = _outputs(tmp_path / "out" / "sample")
+    warm = _build(spec_path, tmp_path / "out")
+    assert warm["cache"] == {**cold["cache"], "clips_from_cache": scanned, "computed": 0}
+    assert _outputs(tmp_path / "out" / "sample") == first
+    assert warm["rejected"] == cold["rejected"]  # rejections are remembered too
+    uncached = _build(spec_path, tmp_path / "plain", use_cache=False)
+    assert uncached["cache"]["dir"] is None and _outputs(tmp_path / "plain" / "sample") == first
+
+
+def test_a_threshold_change_reruns_preprocess_but_never_ingest(project, tmp_path, monkeypatch):
+    spec_path, spec = project
+    _build(spec_path, tmp_path / "out")
+    import mimicdata.build as build
+
+    def no_ingest(*args, **kwargs):
+        raise AssertionError("ingest ran although the motion was cached")
+
+    monkeypatch.setattr(build, "load_robot_motion", no_ingest)
+    spec["preprocess"]["min_frames"] = 100
+    spec_path.write_text(yaml.safe_dump(spec))
+    report = _build(spec_path, tmp_path / "out")  # jobs=1 runs in this process, so the patch is seen
+    assert report["cache"]["clips_from_cache"] == 0 and report["cache"]["computed"] == 0
+    assert report["cache"]["motions_from_cache"] > 0
+    assert any(r["reason"] == "too_short" for r in report["rejected"])
+    monkeypatch.undo()
+    _build(spec_path, tmp_path / "fresh", cache_dir=tmp_path / "other-cache")
+    assert _outputs(tmp_path / "out" / "sample") == _outputs(tmp_path / "fresh" / "sample")
+
+
+def test_adding_a_file_processes_that_file_only(project, tmp_path):
+    spec_path, spec = project
+    before = _build(spec_path, tmp_path / "out")
+    csv = Path(spec["sources"][1]["input"])
+    take = sorted(csv.glob("*.csv"))[-1]
+    (csv / "another_take.csv").write_text("\n".join(take.read_text().splitlines()[:-3]) + "\n")
+    after = _build(spec_path, tmp_path / "out")
+    assert after["cache"]["computed"] == 1
+    assert after["cache"]["clips_from_cache"] == before["cache"]["computed"]
+    # A second copy of known bytes under a new name reuses the cached motion.
+    shutil.copy(take, csv / "same_bytes.csv")
+    again = _build(spec_path, tmp_path / "out")
+    assert again["cache"]["computed"] == 0 and again["cache"]["motions_from_cache"] == 1
+
+
+def test_an_edited_input_is_recomputed(project, tmp_path):
+    spec_path, spec = project
+    _build(spec_path, tmp_path / "out")
+    csv = sorted(Path(spec["sources"][1]["input"]).glob("*.csv"))[0]
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join(lines[:-5]) + "\n")  # a shorter take, same name
+    report = _build(spec_path, tmp_path / "out")
+    assert report["cache"]["computed"] == 1
