@@ -10,15 +10,19 @@ from typing import BinaryIO
 
 
 @contextmanager
-def atomic_file(path: Path) -> Iterator[tuple[BinaryIO, Path]]:
+def atomic_file(path: Path, tmp_dir: Path | None = None) -> Iterator[tuple[BinaryIO, Path]]:
     """Yield (binary file, its temporary path); on success the file replaces `path`, on error it vanishes.
 
     A reader therefore sees either the old file or the complete new one,
-    never a half-written one, even if the process is killed.
+    never a half-written one, even if the process is killed. A kill -9 can
+    leave the temporary behind: `tmp_dir` (same filesystem) gathers them
+    where `sweep_temporaries` finds them.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if tmp_dir is not None:
+        Path(tmp_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tmp_dir or path.parent) / f".{path.name}.tmp-{os.getpid()}"
     try:
         with open(tmp, "wb") as fh:
             yield fh, tmp
@@ -33,3 +37,26 @@ def atomic_file(path: Path) -> Iterator[tuple[BinaryIO, Path]]:
 def write_text_atomic(path: Path, text: str) -> None:
     with atomic_file(path) as (fh, _):
         fh.write(text.encode("utf-8"))
+
+
+def process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # an earlier run of this very process, not a concurrent one
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temporaries(directory: Path) -> int:
+    """Delete the temporaries killed processes left in `directory`; returns how many."""
+    removed = 0
+    for tmp in Path(directory).glob(".*.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not process_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed

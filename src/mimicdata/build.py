@@ -25,6 +25,7 @@ from .discover import ClipItem, scan_source
 from .errors import BuildError, MimicdataError
 from .fkcheck import MujocoReference, check_stored, stored_clips
 from .kinematics import motion_to_clip, resample
+from .lock import dataset_lock
 from .atomic import write_text_atomic
 from .cache import ClipCache, place_clip
 from .manifest import ManifestRow, write_manifest
@@ -47,6 +48,7 @@ class BuildOptions:
     fk_check: bool = True  # MuJoCo check of a few written clips per source
     cache_dir: Path | None = None  # default: <output_root>/.cache, shared by the datasets there
     use_cache: bool = True
+    wait_for_lock: bool = False  # queue behind a running build of the same dataset instead of refusing
 
 
 FK_CHECK_CLIPS_PER_SOURCE = 2
@@ -165,28 +167,34 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
     robot = load_robot(spec.robot)
     output_root = Path(options.output_root).expanduser().resolve()
     dataset_dir = output_root / spec.name
-    _check_output(spec, output_root, dataset_dir, options.force)
+    with dataset_lock(output_root, spec.name, options.wait_for_lock):
+        _check_output(spec, output_root, dataset_dir, options.force)
+        _clear_leftovers(output_root, spec.name)
+        timings: dict[str, float] = {}
+        scans = {s.name: scan_source(s) for s in spec.sources}
+        items, duplicates = _unique_items(scans)
+        timings["discover"] = time.perf_counter() - started
 
-    timings: dict[str, float] = {}
-    scans = {s.name: scan_source(s) for s in spec.sources}
-    items, duplicates = _unique_items(scans)
-    timings["discover"] = time.perf_counter() - started
-
-    staging = output_root / f".{spec.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        report = _build_into(staging, spec, options, robot, scans, items, duplicates, timings)
-        report["spec_path"] = str(Path(spec_path).resolve())
-        report["built_at_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        report["timings_s"]["total"] = round(time.perf_counter() - started, 3)
-        write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
-        _swap_into_place(staging, dataset_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        staging = output_root / f".{spec.name}.staging-{os.getpid()}"
+        staging.mkdir(parents=True)
+        try:
+            report = _build_into(staging, spec, options, robot, scans, items, duplicates, timings)
+            report["spec_path"] = str(Path(spec_path).resolve())
+            report["built_at_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            report["timings_s"]["total"] = round(time.perf_counter() - started, 3)
+            write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
+            _swap_into_place(staging, dataset_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     report["dataset_dir"] = str(dataset_dir)
     return report
+
+
+def _clear_leftovers(output_root: Path, name: str) -> None:
+    """What killed builds of this dataset left: staging and swapped-out copies (the lock says none is running)."""
+    for leftover in [*output_root.glob(f".{name}.staging-*"), *output_root.glob(f".{name}.old-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _check_output(spec: DatasetSpec, output_root: Path, dataset_dir: Path, force: bool) -> None:
@@ -235,6 +243,7 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     cache = None
     if options.use_cache:
         cache = ClipCache(Path(options.cache_dir or Path(options.output_root) / ".cache").expanduser().resolve())
+        cache.sweep()
     tasks = (delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i), cache) for i in items)
     results: list[ClipResult] = list(Parallel(n_jobs=jobs, return_as="generator")(tasks)) + duplicates
     timings["clips_wall"] = time.perf_counter() - t0

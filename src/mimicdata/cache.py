@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .atomic import atomic_file, write_text_atomic
+from .atomic import atomic_file, sweep_temporaries
 from .motion import RobotMotion
 from .shards import file_sha256
 
@@ -67,7 +67,8 @@ class ClipCache:
         except OSError:
             pass
         digest = file_sha256(path)
-        write_text_atomic(memo, digest)
+        with atomic_file(memo, self.tmp) as (fh, _):
+            fh.write(digest.encode())
         return digest
 
     # ------------------------------------------------------------ keys
@@ -116,7 +117,7 @@ class ClipCache:
             "joint_names": np.array(motion.joint_names, dtype=str),
             "notes": np.array(list(notes), dtype=str),
         }
-        with atomic_file(self._entry("motion", key, ".npz")) as (fh, _):
+        with atomic_file(self._entry("motion", key, ".npz"), self.tmp) as (fh, _):
             np.savez(fh, **arrays)
 
     # ------------------------------------------------------------ clip level
@@ -137,10 +138,20 @@ class ClipCache:
         # The clip file goes first: a metadata entry is only ever written next to a whole clip.
         if clip_file is not None:
             target = self._entry("clip", key, ".npz")
-            with atomic_file(target) as (fh, _), open(clip_file, "rb") as src:
+            with atomic_file(target, self.tmp) as (fh, _), open(clip_file, "rb") as src:
                 while block := src.read(1 << 20):
                     fh.write(block)
-        write_text_atomic(self._entry("clip", key, ".json"), json.dumps(fields, sort_keys=True))
+        with atomic_file(self._entry("clip", key, ".json"), self.tmp) as (fh, _):
+            fh.write(json.dumps(fields, sort_keys=True).encode())
+
+    @property
+    def tmp(self) -> Path:
+        """Where entries are written before being renamed into place (swept by `sweep`)."""
+        return self.root / "tmp"
+
+    def sweep(self) -> int:
+        """Remove what killed builds left half-written; returns how many files."""
+        return sweep_temporaries(self.tmp) if self.tmp.is_dir() else 0
 
     def _entry(self, kind: str, key: str, suffix: str) -> Path:
         return self.root / kind / key[:2] / f"{key}{suffix}"

@@ -80,6 +80,9 @@ def build_command(
         Optional[Path], typer.Option("--cache-dir", help="Per-clip cache (default: <output-root>/.cache).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every clip; read and write no cache.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another build of this dataset is running, wait for it instead of refusing.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout.")] = False,
 ) -> None:
     """Build a dataset from a spec: ingest, FK, preprocess, split, shards, manifest."""
@@ -92,7 +95,7 @@ def build_command(
 
     options = BuildOptions(
         jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check,
-        cache_dir=cache_dir, use_cache=not no_cache,
+        cache_dir=cache_dir, use_cache=not no_cache, wait_for_lock=wait,
     )
     try:
         report = build_dataset(spec, options)

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .atomic import write_text_atomic
+from .atomic import process_alive, write_text_atomic
 from .errors import InputError, ShardError
 from .manifest import read_manifest, write_manifest
 from .shards import Member, Shard, file_sha256, write_members
@@ -111,20 +111,8 @@ def _remove_stale_partials(target: Path) -> None:
     """A killed run leaves its hidden staging directory behind; clear those whose process is gone."""
     for partial in target.parent.glob(f".{target.name}.partial-*"):
         pid = partial.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(partial, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # an earlier run of this very process
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _shard_groups(source: Path) -> dict[str, list[Path]]:
