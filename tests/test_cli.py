@@ -91,3 +91,39 @@ def test_every_console_script_runs_its_own_command():
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         assert f"Usage: {name}" in run.stdout, run.stdout[:300]
+
+
+def test_progress_is_plain_lines_off_a_terminal_and_one_redrawn_line_on_it():
+    import io
+
+    from mimicdata.progress import Progress
+
+    plain = io.StringIO()
+    progress = Progress(40, plain, tty=False)
+    for n in range(40):
+        progress.update(kept=n % 8 != 0, frames=100)
+    lines = plain.getvalue().splitlines()
+    assert len(lines) == 10 and "\r" not in plain.getvalue()
+    assert lines[-1].startswith("clips 40/40, rejected 5, ") and "frames/s, ETA 0:00" in lines[-1]
+
+    terminal = io.StringIO()
+    progress = Progress(3, terminal, tty=True)
+    for _ in range(3):
+        progress.update(kept=True, frames=10)
+    progress.close()
+    text = terminal.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n") and "\r\033[K" in text and "clips 3/3" in text
+
+
+def test_build_dataset_reports_progress_on_stderr(tmp_path):
+    from typer.testing import CliRunner
+
+    from mimicdata.cli import app
+
+    result = CliRunner().invoke(
+        app, ["build-dataset", "--spec", str(REPO / "specs" / "sample.yaml"), "--output-root", str(tmp_path),
+              "--skip-fk-check", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "clips 7/7, rejected 1" in result.stderr
+    assert json.loads(result.stdout)["cache"]["computed"] == 7

@@ -26,6 +26,7 @@ from .errors import BuildError, MimicdataError
 from .fkcheck import MujocoReference, check_stored, stored_clips
 from .kinematics import motion_to_clip, resample
 from .lock import dataset_lock
+from .progress import Progress
 from .atomic import write_text_atomic
 from .cache import ClipCache, place_clip
 from .manifest import ManifestRow, write_manifest
@@ -49,6 +50,7 @@ class BuildOptions:
     cache_dir: Path | None = None  # default: <output_root>/.cache, shared by the datasets there
     use_cache: bool = True
     wait_for_lock: bool = False  # queue behind a running build of the same dataset instead of refusing
+    progress: bool = False  # clips done, frames/s, ETA and rejections on stderr
 
 
 FK_CHECK_CLIPS_PER_SOURCE = 2
@@ -245,7 +247,15 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         cache = ClipCache(Path(options.cache_dir or Path(options.output_root) / ".cache").expanduser().resolve())
         cache.sweep()
     tasks = (delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i), cache) for i in items)
-    results: list[ClipResult] = list(Parallel(n_jobs=jobs, return_as="generator")(tasks)) + duplicates
+    progress = Progress(len(items)) if options.progress else None
+    results: list[ClipResult] = []
+    for result in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+        results.append(result)
+        if progress:
+            progress.update(result.kept, result.num_frames)
+    if progress:
+        progress.close()
+    results = sorted(results, key=lambda r: r.clip_id) + duplicates
     timings["clips_wall"] = time.perf_counter() - t0
     stage_totals = Counter()
     for r in results:

@@ -95,7 +95,7 @@ def build_command(
 
     options = BuildOptions(
         jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check,
-        cache_dir=cache_dir, use_cache=not no_cache, wait_for_lock=wait,
+        cache_dir=cache_dir, use_cache=not no_cache, wait_for_lock=wait, progress=True,
     )
     try:
         report = build_dataset(spec, options)
