@@ -12,13 +12,15 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 from . import __version__
 from .discover import ClipItem, scan_source
@@ -51,6 +53,9 @@ class BuildOptions:
     use_cache: bool = True
     wait_for_lock: bool = False  # queue behind a running build of the same dataset instead of refusing
     progress: bool = False  # clips done, frames/s, ETA and rejections on stderr
+    backend: str = "local"  # "local": joblib processes on this machine; "dask": a Dask cluster's workers
+    scheduler: str | None = None  # the Dask scheduler's address, e.g. tcp://10.0.0.5:8786
+    scheduler_timeout_s: float = 30.0
 
 
 FK_CHECK_CLIPS_PER_SOURCE = 2
@@ -241,7 +246,6 @@ def _clip_path(staging: Path, item: ClipItem) -> Path:
 def _build_into(staging, spec, options, robot, scans, items, duplicates, timings) -> dict[str, Any]:
     sources = {s.name: s for s in spec.sources}
     t0 = time.perf_counter()
-    jobs = max(1, int(options.jobs))
     cache = None
     if options.use_cache:
         cache = ClipCache(Path(options.cache_dir or Path(options.output_root) / ".cache").expanduser().resolve())
@@ -249,10 +253,11 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     tasks = (delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i), cache) for i in items)
     progress = Progress(len(items)) if options.progress else None
     results: list[ClipResult] = []
-    for result in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
-        results.append(result)
-        if progress:
-            progress.update(result.kept, result.num_frames)
+    with _workers(options) as n_jobs:
+        for result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
+            results.append(result)
+            if progress:
+                progress.update(result.kept, result.num_frames)
     if progress:
         progress.close()
     results = sorted(results, key=lambda r: r.clip_id) + duplicates
@@ -312,6 +317,31 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report["fk_check"] = _sampled_fk_check(staging, rows, robot)
         report["timings_s"]["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+@contextmanager
+def _workers(options: BuildOptions) -> Iterator[int]:
+    """The n_jobs for joblib, inside the backend the options ask for."""
+    if options.backend == "local":
+        yield max(1, int(options.jobs))
+        return
+    if options.backend != "dask":
+        raise BuildError(f"unknown backend {options.backend!r}; use 'local' or 'dask'")
+    if not options.scheduler:
+        raise BuildError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BuildError("--backend dask needs dask.distributed: pip install 'mimicdata[dask]'") from None
+    try:
+        client = Client(options.scheduler, timeout=options.scheduler_timeout_s)
+    except (OSError, TimeoutError) as exc:
+        raise BuildError(f"cannot reach the Dask scheduler at {options.scheduler}: {exc}") from None
+    try:
+        with parallel_config(backend="dask"):
+            yield -1  # every worker the cluster has
+    finally:
+        client.close()
 
 
 def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel) -> dict[str, Any]:

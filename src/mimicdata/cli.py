@@ -83,6 +83,12 @@ def build_command(
     wait: Annotated[
         bool, typer.Option("--wait", help="If another build of this dataset is running, wait for it instead of refusing.")
     ] = False,
+    backend: Annotated[
+        str, typer.Option("--backend", help="'local' (joblib processes, --jobs) or 'dask' (a cluster, --scheduler).")
+    ] = "local",
+    scheduler: Annotated[
+        Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout.")] = False,
 ) -> None:
     """Build a dataset from a spec: ingest, FK, preprocess, split, shards, manifest."""
@@ -95,7 +101,8 @@ def build_command(
 
     options = BuildOptions(
         jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check,
-        cache_dir=cache_dir, use_cache=not no_cache, wait_for_lock=wait, progress=True,
+        cache_dir=cache_dir, use_cache=not no_cache, wait_for_lock=wait, progress=True, backend=backend,
+        scheduler=scheduler,
     )
     try:
         report = build_dataset(spec, options)
