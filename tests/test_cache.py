@@ -90,3 +90,18 @@ def test_an_edited_input_is_recomputed(project, tmp_path):
     csv.write_text("\n".join(lines[:-5]) + "\n")  # a shorter take, same name
     report = _build(spec_path, tmp_path / "out")
     assert report["cache"]["computed"] == 1
+
+
+def test_a_damaged_cache_entry_is_computed_again_not_reused(project, tmp_path):
+    spec_path, _ = project
+    cold = _build(spec_path, tmp_path / "out")
+    expected = _outputs(tmp_path / "out" / "sample")
+    entry = sorted((tmp_path / "out" / ".cache" / "clip").glob("*/*.npz"))[0]
+    damaged = bytearray(entry.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    entry.unlink()  # the dataset's files may be links to the entry: replace it, as a bad disk block would not
+    entry.write_bytes(bytes(damaged))
+    warm = _build(spec_path, tmp_path / "out")
+    assert warm["cache"]["clips_from_cache"] == cold["cache"]["computed"] - 1
+    assert warm["cache"]["motions_from_cache"] == 1
+    assert _outputs(tmp_path / "out" / "sample") == expected

@@ -10,13 +10,16 @@ from typing import BinaryIO
 
 
 @contextmanager
-def atomic_file(path: Path, tmp_dir: Path | None = None) -> Iterator[tuple[BinaryIO, Path]]:
+def atomic_file(path: Path, tmp_dir: Path | None = None, durable: bool = True) -> Iterator[tuple[BinaryIO, Path]]:
     """Yield (binary file, its temporary path); on success the file replaces `path`, on error it vanishes.
 
     A reader therefore sees either the old file or the complete new one,
     never a half-written one, even if the process is killed. A kill -9 can
     leave the temporary behind: `tmp_dir` (same filesystem) gathers them
-    where `sweep_temporaries` finds them.
+    where `sweep_temporaries` finds them. `durable=False` skips the fsync:
+    for files that only matter while their build runs (staging clips) or
+    that are checked when read back (cache entries), a killed process loses
+    nothing, and only a power cut could.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,7 +30,8 @@ def atomic_file(path: Path, tmp_dir: Path | None = None) -> Iterator[tuple[Binar
         with open(tmp, "wb") as fh:
             yield fh, tmp
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

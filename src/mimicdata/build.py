@@ -25,16 +25,15 @@ from joblib import Parallel, delayed, parallel_config
 from . import __version__
 from .discover import ClipItem, scan_source
 from .errors import BuildError, MimicdataError
-from .fkcheck import MujocoReference, check_stored, stored_clips
 from .kinematics import motion_to_clip, resample
 from .lock import dataset_lock
 from .progress import Progress
 from .atomic import write_text_atomic
-from .cache import ClipCache, place_clip
+from .cache import ClipCache, link_or_copy
 from .manifest import ManifestRow, write_manifest
 from .preprocess import Rejection, preprocess
 from .robot import RobotModel, load_robot
-from .shards import SCHEMA_VERSION, Shard, ShardClip, bytes_per_frame, file_sha256, write_clip, write_shard
+from .shards import SCHEMA_VERSION, ShardClip, bytes_per_frame, clip_file_loader, file_sha256, write_clip, write_shard
 from .ingest import load_robot_motion, reader_options
 from .spec import DatasetSpec, SourceSpec, check_inputs, load_spec
 from .split import assign_splits
@@ -111,7 +110,7 @@ def process_clip(
             for name in ("kept", "reason", "detail", "num_frames", "flags", "notes"):
                 setattr(result, name, fields[name])
             if cached_file is not None:
-                place_clip(cached_file, clip_path)
+                link_or_copy(cached_file, clip_path)
             result.cache = "clip"
             lap("cache")
             return result
@@ -135,12 +134,13 @@ def process_clip(
             result.reason, result.detail = processed.reason, processed.detail
         else:
             result.flags = _limit_flags(processed.joint_pos, robot)
-            write_clip(clip_path, item.clip_id, processed, source.weight)
+            clip_sha256 = write_clip(clip_path, item.clip_id, processed, source.weight, durable=spec.has_clip_sources)
             lap("write")
             result.kept = True
             result.num_frames = processed.num_frames
         if cache:
-            cache.store_clip(clip_key, _cached_fields(result), clip_path if result.kept else None)
+            kept = result.kept
+            cache.store_clip(clip_key, _cached_fields(result), clip_path if kept else None, clip_sha256 if kept else "")
     except MimicdataError as exc:
         result.reason, result.detail = "unreadable", str(exc)
     except Exception as exc:  # a bad clip must never take the build down
@@ -285,7 +285,7 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
             rel = f"{split}/shard_{n:03d}.npz"
             clips = [
                 ShardClip(cid, kept[cid].num_frames, sources[kept[cid].source].weight,
-                          _loader(_clip_path(staging, item_of[cid])))
+                          clip_file_loader(_clip_path(staging, item_of[cid])))
                 for cid in group
             ]
             digest = write_shard(staging / rel, clips, spec.target_fps, robot.joint_names, robot.body_names)
@@ -346,6 +346,8 @@ def _workers(options: BuildOptions) -> Iterator[int]:
 
 def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel) -> dict[str, Any]:
     """The first clips of each source (by id), as written, checked against MuJoCo."""
+    from .fkcheck import MujocoReference, check_stored, stored_clips  # mujoco: not needed by the clip workers
+
     chosen: dict[str, list[ManifestRow]] = {}
     for row in sorted(rows, key=lambda r: r.clip_id):
         picked = chosen.setdefault(row.source, [])
@@ -366,10 +368,6 @@ def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel)
         "worst_rot_max": max((r["rot_max"] for r in results), default=0.0),
         "failed": [{"clip_id": r["clip_id"], "problems": r["problems"]} for r in results if not r["passed"]],
     }
-
-
-def _loader(path: Path):
-    return lambda: Shard(path).clip(0)
 
 
 def _pack(ids: list[str], sizes: dict[str, float], bound: float) -> list[list[str]]:

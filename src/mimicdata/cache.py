@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +69,7 @@ class ClipCache:
         except OSError:
             pass
         digest = file_sha256(path)
-        with atomic_file(memo, self.tmp) as (fh, _):
+        with atomic_file(memo, self.tmp, durable=False) as (fh, _):
             fh.write(digest.encode())
         return digest
 
@@ -105,8 +107,8 @@ class ClipCache:
                     tuple(str(n) for n in data["joint_names"]),
                 )
                 return motion, tuple(str(n) for n in data["notes"])
-        except (OSError, KeyError, ValueError):
-            return None
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            return None  # absent, or damaged (zip CRCs are checked on read): computed again
 
     def store_motion(self, key: str, motion: RobotMotion, notes: tuple[str, ...]) -> None:
         arrays = {
@@ -117,7 +119,7 @@ class ClipCache:
             "joint_names": np.array(motion.joint_names, dtype=str),
             "notes": np.array(list(notes), dtype=str),
         }
-        with atomic_file(self._entry("motion", key, ".npz"), self.tmp) as (fh, _):
+        with atomic_file(self._entry("motion", key, ".npz"), self.tmp, durable=False) as (fh, _):
             np.savez(fh, **arrays)
 
     # ------------------------------------------------------------ clip level
@@ -132,16 +134,18 @@ class ClipCache:
         if not fields.get("kept"):
             return fields, None
         clip = self._entry("clip", key, ".npz")
-        return (fields, clip) if clip.is_file() else None
+        try:
+            intact = file_sha256(clip) == fields.get("sha256")
+        except OSError:
+            return None
+        return (fields, clip) if intact else None
 
-    def store_clip(self, key: str, fields: dict, clip_file: Path | None) -> None:
-        # The clip file goes first: a metadata entry is only ever written next to a whole clip.
+    def store_clip(self, key: str, fields: dict, clip_file: Path | None = None, clip_sha256: str = "") -> None:
+        """Remember a clip (its file is linked, not copied) or a rejection; the clip's hash is checked on reuse."""
         if clip_file is not None:
-            target = self._entry("clip", key, ".npz")
-            with atomic_file(target, self.tmp) as (fh, _), open(clip_file, "rb") as src:
-                while block := src.read(1 << 20):
-                    fh.write(block)
-        with atomic_file(self._entry("clip", key, ".json"), self.tmp) as (fh, _):
+            link_or_copy(clip_file, self._entry("clip", key, ".npz"), self.tmp)
+            fields = {**fields, "sha256": clip_sha256}
+        with atomic_file(self._entry("clip", key, ".json"), self.tmp, durable=False) as (fh, _):
             fh.write(json.dumps(fields, sort_keys=True).encode())
 
     @property
@@ -157,13 +161,20 @@ class ClipCache:
         return self.root / kind / key[:2] / f"{key}{suffix}"
 
 
-def place_clip(cached: Path, target: Path) -> None:
-    """Put a cached clip file at `target`: a hard link where the filesystem allows, else a copy."""
+def link_or_copy(source: Path, target: Path, tmp_dir: Path | None = None) -> None:
+    """Put `source`'s bytes at `target` atomically: a hard link where the filesystem allows, else a copy.
+
+    Safe because neither side is ever modified in place: every writer
+    replaces a file by renaming a new one over it.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
+    tmp = Path(tmp_dir or target.parent) / f".{target.name}.tmp-{os.getpid()}"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tmp.unlink(missing_ok=True)
     try:
-        os.link(cached, target)
+        os.link(source, tmp)
+        os.replace(tmp, target)
     except OSError:
-        with atomic_file(target) as (fh, _), open(cached, "rb") as src:
-            while block := src.read(1 << 20):
-                fh.write(block)
+        tmp.unlink(missing_ok=True)
+        with atomic_file(target, tmp_dir, durable=False) as (fh, _), open(source, "rb") as src:
+            shutil.copyfileobj(src, fh, 1 << 20)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 __all__ = [
     "rotation_quadratic_map",
@@ -207,6 +206,8 @@ def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
 
 def euler_to_quat(angles: np.ndarray, seq: str, degrees: bool = False) -> np.ndarray:
     """Euler angles (T, 3) in scipy's `seq` convention -> wxyz quaternions."""
+    from scipy.spatial.transform import Rotation  # only the SEED reader needs it; scipy.spatial is slow to import
+
     return xyzw_to_wxyz(Rotation.from_euler(seq, angles, degrees=degrees).as_quat())
 
 

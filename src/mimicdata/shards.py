@@ -75,6 +75,7 @@ def write_shard(
     fps: int,
     joint_names: Sequence[str],
     body_names: Sequence[str],
+    durable: bool = True,
 ) -> str:
     """Write clips into one shard atomically; returns the file's sha256.
 
@@ -112,10 +113,10 @@ def write_shard(
         (key, (total, *widths[key]), np.dtype(FLOAT_DTYPE), chunks(key)) for key in ARRAY_KEYS
     ]
     members += [(key, meta[key].shape, meta[key].dtype, iter([meta[key].tobytes()])) for key in META_KEYS]
-    return write_members(path, members)
+    return write_members(path, members, durable)
 
 
-def write_members(path: Path, members: Iterable[Member]) -> str:
+def write_members(path: Path, members: Iterable[Member], durable: bool = True) -> str:
     """Write .npy members into an aligned, reproducible NPZ atomically; returns its sha256.
 
     Each member's bytes arrive as an iterator, so nothing larger than one
@@ -126,19 +127,19 @@ def write_members(path: Path, members: Iterable[Member]) -> str:
         for key, shape, dtype, chunks in members:
             _write_member(zf, key, _npy_header(shape, dtype), chunks)
 
-    return atomic_write(path, write)
+    return atomic_write(path, write, durable)
 
 
-def write_clip(path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0) -> str:
-    """A clip file: a one-clip shard."""
+def write_clip(path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0, durable: bool = True) -> str:
+    """A clip file: a one-clip shard. `durable=False` skips the fsync (see atomic_file)."""
     arrays = {k: getattr(clip, k) for k in ARRAY_KEYS}
     item = ShardClip(clip_id, clip.num_frames, weight, lambda: arrays)
-    return write_shard(path, [item], clip.fps, clip.joint_names, clip.body_names)
+    return write_shard(path, [item], clip.fps, clip.joint_names, clip.body_names, durable)
 
 
-def atomic_write(path: Path, write: Callable[[zipfile.ZipFile], None]) -> str:
+def atomic_write(path: Path, write: Callable[[zipfile.ZipFile], None], durable: bool = True) -> str:
     """Write a zip atomically (see mimicdata.atomic); returns the sha256 of what was written."""
-    with atomic_file(path) as (fh, tmp):
+    with atomic_file(path, durable=durable) as (fh, tmp):
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             write(zf)
         fh.flush()
@@ -324,6 +325,29 @@ def is_shard(path: Path) -> bool:
             return "clip_lengths.npy" in zf.namelist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise ShardError(f"{path}: not a readable NPZ archive ({exc})") from None
+
+
+class _Members(dict):
+    """A shard's members, each read on first access with a plain file read (no memory map)."""
+
+    def __init__(self, shard: "Shard") -> None:
+        super().__init__()
+        self.shard = shard
+
+    def __missing__(self, key: str) -> np.ndarray:
+        return self.shard.rows(key, 0, self.shard.header(key)[0][0])
+
+
+def clip_file_loader(path: Path) -> Callable[[], dict[str, np.ndarray]]:
+    """A ShardClip loader for a one-clip file: opened once, then one read per member the writer asks for."""
+    opened: list[Shard] = []
+
+    def load() -> dict[str, np.ndarray]:
+        if not opened:
+            opened.append(Shard(path))
+        return _Members(opened[0])
+
+    return load
 
 
 def read_clip_file(path: Path) -> dict[str, np.ndarray]:
