@@ -56,23 +56,10 @@ def _clip_entries(cache: Path) -> int:
     return len(list((cache / "clip").glob("*/*.json"))) if (cache / "clip").is_dir() else 0
 
 
-def _start_build(spec: Path, root: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mimicdata.cli",
-            "build-dataset",
-            "--spec",
-            str(spec),
-            "--output-root",
-            str(root),
-            "--force",
-            "--skip-fk-check",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _start_build(spec: Path, root: Path, *extra: str) -> subprocess.Popen:
+    command = ["build-dataset", "--spec", str(spec), "--output-root", str(root), "--force", "--skip-fk-check", *extra]
+    return subprocess.Popen([sys.executable, "-m", "mimicdata.cli", *command],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _kill_when(proc: subprocess.Popen, condition, timeout: float = 120.0) -> None:
@@ -117,24 +104,7 @@ def test_a_rebuild_killed_midway_leaves_the_previous_dataset_whole(tmp_path):
     root = tmp_path / "out"
     build_dataset(spec, BuildOptions(output_root=root, fk_check=False, use_cache=False))
     before = _outputs(root / "takes")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mimicdata.cli",
-            "build-dataset",
-            "--spec",
-            str(spec),
-            "--output-root",
-            str(root),
-            "--force",
-            "--skip-fk-check",
-            "--cache-dir",
-            str(tmp_path / "cold-cache"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start_build(spec, root, "--cache-dir", str(tmp_path / "cold-cache"))
     _kill_when(proc, lambda: _clip_entries(tmp_path / "cold-cache") >= 2)
     assert _outputs(root / "takes") == before
 
