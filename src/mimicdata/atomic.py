@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,12 +56,16 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def sweep_temporaries(directory: Path) -> int:
-    """Delete the temporaries killed processes left in `directory`; returns how many."""
+def sweep_temporaries(directory: Path, pattern: str = ".*.tmp-*") -> int:
+    """Delete what killed processes left in `directory` under names ending in `-<pid>`
+    (temporary files, or staging directories with another `pattern`); returns how many."""
     removed = 0
-    for tmp in Path(directory).glob(".*.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
+    for leftover in Path(directory).glob(pattern):
+        pid = leftover.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not process_alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
             removed += 1
     return removed

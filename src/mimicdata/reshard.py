@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .atomic import process_alive, write_text_atomic
+from .atomic import sweep_temporaries, write_text_atomic
 from .errors import InputError, ShardError
 from .manifest import read_manifest, write_manifest
 from .shards import Member, Shard, file_sha256, write_members
@@ -90,7 +90,7 @@ def split_shards(input_path: Path, output_path: Path, max_shard_bytes: int) -> R
         raise InputError(target, "max_size", f"must be positive, got {max_shard_bytes} bytes")
     groups = _shard_groups(source)
     _check_target(source, target)
-    _remove_stale_partials(target)
+    sweep_temporaries(target.parent, f".{target.name}.partial-*")  # a killed run's staging, if its process is gone
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
     report = ReshardReport(str(source), str(target), int(max_shard_bytes))
     try:
@@ -105,14 +105,6 @@ def split_shards(input_path: Path, output_path: Path, max_shard_bytes: int) -> R
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
-
-
-def _remove_stale_partials(target: Path) -> None:
-    """A killed run leaves its hidden staging directory behind; clear those whose process is gone."""
-    for partial in target.parent.glob(f".{target.name}.partial-*"):
-        pid = partial.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not process_alive(int(pid)):
-            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _shard_groups(source: Path) -> dict[str, list[Path]]:

@@ -165,6 +165,13 @@ def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
     return buf.getvalue()
 
 
+def _read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) from a .npy header, leaving `fh` at the data."""
+    version = np.lib.format.read_magic(fh)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read(fh)
+
+
 def _write_member(zf: zipfile.ZipFile, key: str, header: bytes, chunks: Iterator[bytes]) -> None:
     name = f"{key}.npy"
     info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
@@ -231,9 +238,7 @@ class Shard:
             with zipfile.ZipFile(self.path) as zf, zf.open(info) as member:
                 if not header_only:
                     return np.lib.format.read_array(member, allow_pickle=False)
-                version = np.lib.format.read_magic(member)
-                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                shape, _, dtype = read(member)
+                shape, _, dtype = _read_npy_header(member)
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
             raise ShardError(f"{self.path}: member {info.filename} cannot be read ({exc})") from None
         if dtype.hasobject:
@@ -254,11 +259,7 @@ class Shard:
             name_len, extra_len = struct.unpack("<HH", fh.read(30)[26:30])
             fh.seek(info.header_offset + 30 + name_len + extra_len)
             try:
-                version = np.lib.format.read_magic(fh)
-                read_header = (
-                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                )
-                shape, fortran, dtype = read_header(fh)
+                shape, fortran, dtype = _read_npy_header(fh)
             except ValueError as exc:
                 raise ShardError(f"{self.path}: member {info.filename} is not a .npy array ({exc})") from None
             if dtype.hasobject:
