@@ -105,3 +105,15 @@ def test_a_damaged_cache_entry_is_computed_again_not_reused(project, tmp_path):
     assert warm["cache"]["clips_from_cache"] == cold["cache"]["computed"] - 1
     assert warm["cache"]["motions_from_cache"] == 1
     assert _outputs(tmp_path / "out" / "sample") == expected
+
+
+def test_duplicate_clip_ids_are_not_counted_as_computed(project, tmp_path):
+    spec_path, spec = project
+    csv = Path(spec["sources"][1]["input"])
+    take = sorted(csv.glob("*.csv"))[-1]
+    shutil.copy(take, take.with_suffix(".CSV"))  # same clip id, so rejected as a duplicate, never processed
+    report = _build(spec_path, tmp_path / "out")
+    duplicates = [r for r in report["rejected"] if r["reason"] == "duplicate_clip_id"]
+    assert len(duplicates) == 1
+    scanned = sum(s["scanned"] for s in report["sources"].values())
+    assert report["cache"]["computed"] == scanned - 1

@@ -107,7 +107,7 @@ def process_clip(
         hit = cache.load_clip(clip_key) if cache else None
         if hit is not None:
             fields, cached_file = hit
-            for name in ("kept", "reason", "detail", "num_frames", "flags", "notes"):
+            for name in CACHED_FIELDS:
                 setattr(result, name, fields[name])
             if cached_file is not None:
                 link_or_copy(cached_file, clip_path)
@@ -148,9 +148,11 @@ def process_clip(
     return result
 
 
+CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes")  # what a clip-level hit restores
+
+
 def _cached_fields(result: ClipResult) -> dict[str, Any]:
-    return {"kept": result.kept, "reason": result.reason, "detail": result.detail,
-            "num_frames": result.num_frames, "flags": result.flags, "notes": result.notes}
+    return {name: getattr(result, name) for name in CACHED_FIELDS}
 
 
 def _limit_flags(joint_pos: np.ndarray, robot: RobotModel) -> list[str]:
@@ -260,6 +262,7 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
                 progress.update(result.kept, result.num_frames)
     if progress:
         progress.close()
+    served = Counter(r.cache for r in results)  # duplicates below were never processed, so not counted
     results = sorted(results, key=lambda r: r.clip_id) + duplicates
     timings["clips_wall"] = time.perf_counter() - t0
     stage_totals = Counter()
@@ -309,7 +312,6 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     timings["shards"] = time.perf_counter() - t0
     timings.update({f"clip_stage_{k}_cpu": v for k, v in stage_totals.items()})
     report = _report(spec, options, robot, scans, results, splits_report, timings)
-    served = Counter(r.cache for r in results if r.clip_id in item_of)
     report["cache"] = {"dir": str(cache.root) if cache else None, "clips_from_cache": served["clip"],
                        "motions_from_cache": served["motion"], "computed": served[""]}
     if options.fk_check:
