@@ -117,3 +117,62 @@ def test_duplicate_clip_ids_are_not_counted_as_computed(project, tmp_path):
     assert len(duplicates) == 1
     scanned = sum(s["scanned"] for s in report["sources"].values())
     assert report["cache"]["computed"] == scanned - 1
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_damaged_motion_entry_is_read_again_from_the_input(project, tmp_path, damage):
+    spec_path, spec = project
+    cold = _build(spec_path, tmp_path / "out")
+    entry = sorted((tmp_path / "out" / ".cache" / "motion").glob("*/*.bin"))[0]
+    data = bytearray(entry.read_bytes())
+    if damage == "flip":
+        data[-3] ^= 0x01  # one bit of one joint angle
+    else:
+        del data[len(data) // 2 :]
+    entry.write_bytes(bytes(data))
+    spec["preprocess"]["min_frames"] = 11  # a clip-level miss everywhere, so every motion entry is read
+    spec_path.write_text(yaml.safe_dump(spec))
+    warm = _build(spec_path, tmp_path / "out")
+    assert warm["cache"]["computed"] == 1
+    assert warm["cache"]["motions_from_cache"] == cold["cache"]["computed"] - 1
+    _build(spec_path, tmp_path / "fresh", use_cache=False)
+    assert _outputs(tmp_path / "out" / "sample") == _outputs(tmp_path / "fresh" / "sample")
+
+
+def test_unchanged_inputs_are_not_hashed_again(project, tmp_path, monkeypatch):
+    spec_path, spec = project
+    _build(spec_path, tmp_path / "out")
+    import mimicdata.build as build
+
+    hashed = []
+    real = build.file_sha256
+    monkeypatch.setattr(build, "file_sha256", lambda path: hashed.append(Path(path).name) or real(path))
+    _build(spec_path, tmp_path / "out")
+    assert hashed == []
+    csv = sorted(Path(spec["sources"][1]["input"]).glob("*.csv"))[0]
+    csv.write_text(csv.read_text())  # same bytes, new mtime: hashed again, and still served from the cache
+    report = _build(spec_path, tmp_path / "out")
+    assert hashed == [csv.name] and report["cache"]["computed"] == 0
+
+
+def test_an_input_that_changes_while_it_is_read_is_rejected_and_never_cached(project, tmp_path, monkeypatch):
+    spec_path, spec = project
+    csv = sorted(Path(spec["sources"][1]["input"]).glob("*.csv"))[0]
+    import mimicdata.build as build
+
+    real = build.load_robot_motion
+
+    def read_then_edit(source_type, path, *args, **kwargs):
+        motion = real(source_type, path, *args, **kwargs)
+        if Path(path) == csv:
+            csv.write_text(csv.read_text() + csv.read_text().splitlines()[-1] + "\n")
+        return motion
+
+    monkeypatch.setattr(build, "load_robot_motion", read_then_edit)
+    report = _build(spec_path, tmp_path / "out")
+    (changed,) = [r for r in report["rejected"] if r["reason"] == "input_changed"]
+    assert csv.name in changed["detail"] and "changed while the build was reading it" in changed["detail"]
+    monkeypatch.undo()
+    again = _build(spec_path, tmp_path / "out")
+    assert again["cache"]["computed"] == 1  # nothing was cached under the stale hash
+    assert not [r for r in again["rejected"] if r["reason"] == "input_changed"]

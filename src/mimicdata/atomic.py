@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 from collections.abc import Iterator
@@ -37,6 +38,25 @@ def atomic_file(path: Path, tmp_dir: Path | None = None, durable: bool = True) -
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def flush_filesystem(path: Path) -> None:
+    """Make everything written so far on `path`'s filesystem durable, with one call.
+
+    Many small files written with `durable=False` and flushed together cost one
+    journal commit instead of one each. Linux has syncfs(2); elsewhere sync(2).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
 
 
 def write_text_atomic(path: Path, text: str) -> None:

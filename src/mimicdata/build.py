@@ -28,8 +28,8 @@ from .errors import BuildError, MimicdataError
 from .kinematics import motion_to_clip, resample
 from .lock import dataset_lock
 from .progress import Progress
-from .atomic import write_text_atomic
-from .cache import ClipCache, link_or_copy
+from .atomic import flush_filesystem, write_text_atomic
+from .cache import ClipCache, file_identity, link_or_copy
 from .manifest import ManifestRow, write_manifest
 from .preprocess import Rejection, preprocess
 from .robot import RobotModel, load_robot
@@ -58,6 +58,7 @@ class BuildOptions:
 
 
 FK_CHECK_CLIPS_PER_SOURCE = 2
+HASH_MEMO_INTERVAL_S = 30.0
 FK_CHECK_FRAMES = 20
 
 
@@ -77,12 +78,22 @@ class ClipResult:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cache: str = ""  # "clip" or "motion" when a cache level served it, "" when computed
+    input_identity: str = ""  # see cache.file_identity; with input_sha256, remembered for the next build
 
 
 def process_clip(
-    item: ClipItem, source: SourceSpec, spec: DatasetSpec, clip_path: Path, cache: ClipCache | None = None
+    item: ClipItem,
+    source: SourceSpec,
+    spec: DatasetSpec,
+    clip_path: Path,
+    cache: ClipCache | None = None,
+    known_input: list[str] | None = None,
 ) -> ClipResult:
-    """Run one file through every per-clip stage, from the cache where it can; never raises for a bad clip."""
+    """Run one file through every per-clip stage, from the cache where it can; never raises for a bad clip.
+
+    `known_input` is [identity, sha256] of the file as an earlier build saw it;
+    the hash is reused only if the file's identity is unchanged.
+    """
     result = ClipResult(item.clip_id, item.source, item.file_rel)
     clock = time.perf_counter()
 
@@ -94,7 +105,11 @@ def process_clip(
 
     try:
         robot = load_robot(spec.robot)
-        result.input_sha256 = cache.input_sha256(item.path) if cache else file_sha256(item.path)
+        result.input_identity = file_identity(item.path)
+        if known_input and known_input[0] == result.input_identity:
+            result.input_sha256 = known_input[1]
+        else:
+            result.input_sha256 = file_sha256(item.path)
         options = reader_options(source)
         motion_key = ClipCache.motion_key(
             result.input_sha256, source.type, options, source.max_frames, robot.sha256,
@@ -117,6 +132,11 @@ def process_clip(
         loaded = cache.load_motion(motion_key) if cache else None
         if loaded is None:
             motion, notes = load_robot_motion(source.type, item.path, robot, max_frames=source.max_frames, **options)
+            if file_identity(item.path) != result.input_identity:
+                # What was read may not be what was hashed: nothing may be cached or kept under that hash.
+                result.reason, result.input_identity = "input_changed", ""
+                result.detail = f"{item.path} changed while the build was reading it; build again once it is final"
+                return result
             if cache:
                 cache.store_motion(motion_key, motion, tuple(notes))
         else:
@@ -134,7 +154,7 @@ def process_clip(
             result.reason, result.detail = processed.reason, processed.detail
         else:
             result.flags = _limit_flags(processed.joint_pos, robot)
-            clip_sha256 = write_clip(clip_path, item.clip_id, processed, source.weight, durable=spec.has_clip_sources)
+            clip_sha256 = write_clip(clip_path, item.clip_id, processed, source.weight, durable=False)
             lap("write")
             result.kept = True
             result.num_frames = processed.num_frames
@@ -192,6 +212,7 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
             report["built_at_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             report["timings_s"]["total"] = round(time.perf_counter() - started, 3)
             write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
+            flush_filesystem(staging)  # every staged file at once, so none is lost to a power cut after the swap
             _swap_into_place(staging, dataset_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -252,16 +273,27 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     if options.use_cache:
         cache = ClipCache(Path(options.cache_dir or Path(options.output_root) / ".cache").expanduser().resolve())
         cache.sweep()
-    tasks = (delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i), cache) for i in items)
+    known = cache.input_hashes(spec.name) if cache else {}
+    tasks = (
+        delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i), cache, known.get(str(i.path)))
+        for i in items
+    )
     progress = Progress(len(items)) if options.progress else None
     results: list[ClipResult] = []
+    remembered = time.monotonic()
     with _workers(options) as n_jobs:
         for result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
             results.append(result)
             if progress:
                 progress.update(result.kept, result.num_frames)
+            if cache and time.monotonic() - remembered > HASH_MEMO_INTERVAL_S:
+                # So a build killed midway does not have to hash its inputs again.
+                cache.remember_input_hashes(spec.name, _input_hashes(items, results, known))
+                remembered = time.monotonic()
     if progress:
         progress.close()
+    if cache:
+        cache.remember_input_hashes(spec.name, _input_hashes(items, results, known))
     served = Counter(r.cache for r in results)  # duplicates below were never processed, so not counted
     results = sorted(results, key=lambda r: r.clip_id) + duplicates
     timings["clips_wall"] = time.perf_counter() - t0
@@ -291,7 +323,9 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
                           clip_file_loader(_clip_path(staging, item_of[cid])))
                 for cid in group
             ]
-            digest = write_shard(staging / rel, clips, spec.target_fps, robot.joint_names, robot.body_names)
+            digest = write_shard(
+                staging / rel, clips, spec.target_fps, robot.joint_names, robot.body_names, durable=False
+            )
             frames = sum(c.num_frames for c in clips)
             shard_reports.append(
                 {"path": rel, "clips": len(clips), "frames": frames,
@@ -319,6 +353,18 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report["fk_check"] = _sampled_fk_check(staging, rows, robot)
         report["timings_s"]["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _input_hashes(items: list[ClipItem], results: list[ClipResult], known: dict) -> dict[str, list[str]]:
+    """path -> [identity, sha256] for this build's inputs: what was hashed now, else what was known before."""
+    fresh = {r.clip_id: r for r in results if r.input_identity}
+    memo = {}
+    for item in items:
+        r = fresh.get(item.clip_id)
+        entry = [r.input_identity, r.input_sha256] if r else known.get(str(item.path))
+        if entry:
+            memo[str(item.path)] = entry
+    return memo
 
 
 @contextmanager

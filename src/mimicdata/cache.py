@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import shutil
-import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +33,8 @@ from .motion import RobotMotion
 from .shards import file_sha256
 
 # Bump when a stage's output changes for the same inputs and options.
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
+_MOTION_MAGIC = b"mimicdata-motion\n"
 
 
 def _digest(*parts: Any) -> str:
@@ -58,20 +59,21 @@ class ClipCache:
 
     # ------------------------------------------------------------ input hashes
 
-    def input_sha256(self, path: Path) -> str:
-        """sha256 of a file's bytes, remembered by (path, size, mtime, inode) so unchanged files are not re-read."""
-        stat = path.stat()
-        memo = self._entry("stat", _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino), ".txt")
+    def input_hashes(self, dataset: str) -> dict[str, list[str]]:
+        """What the last build of `dataset` learnt: path -> [file identity, sha256]; empty if unknown or damaged."""
         try:
-            known = memo.read_text()
-            if len(known) == 64:
-                return known
-        except OSError:
-            pass
-        digest = file_sha256(path)
-        with atomic_file(memo, self.tmp, durable=False) as (fh, _):
-            fh.write(digest.encode())
-        return digest
+            known = json.loads(self._hashes_file(dataset).read_text())
+        except (OSError, ValueError):
+            return {}
+        return known if isinstance(known, dict) else {}
+
+    def remember_input_hashes(self, dataset: str, hashes: dict[str, list[str]]) -> None:
+        """One file per dataset, rewritten whole by its build's main process (the build lock serialises them)."""
+        with atomic_file(self._hashes_file(dataset), self.tmp, durable=False) as (fh, _):
+            fh.write(json.dumps(hashes, sort_keys=True).encode())
+
+    def _hashes_file(self, dataset: str) -> Path:
+        return self.root / "inputs" / f"{dataset}.json"
 
     # ------------------------------------------------------------ keys
 
@@ -96,31 +98,33 @@ class ClipCache:
     # ------------------------------------------------------------ motion level
 
     def load_motion(self, key: str) -> tuple[RobotMotion, tuple[str, ...]] | None:
-        path = self._entry("motion", key, ".npz")
+        """The cached motion, or None if absent or damaged (its CRC-32 is checked): then it is computed again."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                motion = RobotMotion(
-                    float(data["fps"]),
-                    data["root_pos"],
-                    data["root_quat"],
-                    data["joint_pos"],
-                    tuple(str(n) for n in data["joint_names"]),
-                )
-                return motion, tuple(str(n) for n in data["notes"])
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-            return None  # absent, or damaged (zip CRCs are checked on read): computed again
+            data = bytearray(self._entry("motion", key, ".bin").read_bytes())
+            if not data.startswith(_MOTION_MAGIC):
+                return None
+            start = len(_MOTION_MAGIC) + 8
+            size = int.from_bytes(data[len(_MOTION_MAGIC) : start], "little")
+            meta = json.loads(data[start : start + size])
+            payload = memoryview(data)[start + size :]
+            names = tuple(meta["joint_names"])
+            if zlib.crc32(payload) != meta["crc32"] or len(payload) != meta["frames"] * (7 + len(names)) * 8:
+                return None
+            table = np.frombuffer(payload, dtype="<f8").reshape(meta["frames"], 7 + len(names))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        motion = RobotMotion(float(meta["fps"]), table[:, :3], table[:, 3:7], table[:, 7:], names)
+        return motion, tuple(meta["notes"])
 
     def store_motion(self, key: str, motion: RobotMotion, notes: tuple[str, ...]) -> None:
-        arrays = {
-            "fps": np.array(motion.fps),
-            "root_pos": motion.root_pos,
-            "root_quat": motion.root_quat,
-            "joint_pos": motion.joint_pos,
-            "joint_names": np.array(motion.joint_names, dtype=str),
-            "notes": np.array(list(notes), dtype=str),
-        }
-        with atomic_file(self._entry("motion", key, ".npz"), self.tmp, durable=False) as (fh, _):
-            np.savez(fh, **arrays)
+        """One small file per motion: magic, header length, JSON header, then frames as rows of float64."""
+        payload = np.concatenate([motion.root_pos, motion.root_quat, motion.joint_pos], axis=1).astype("<f8").tobytes()
+        meta = json.dumps({
+            "fps": float(motion.fps), "frames": motion.num_frames, "joint_names": list(motion.joint_names),
+            "notes": list(notes), "crc32": zlib.crc32(payload),
+        }).encode()
+        with atomic_file(self._entry("motion", key, ".bin"), self.tmp, durable=False) as (fh, _):
+            fh.write(b"".join([_MOTION_MAGIC, len(meta).to_bytes(8, "little"), meta, payload]))
 
     # ------------------------------------------------------------ clip level
 
@@ -159,6 +163,12 @@ class ClipCache:
 
     def _entry(self, kind: str, key: str, suffix: str) -> Path:
         return self.root / kind / key[:2] / f"{key}{suffix}"
+
+
+def file_identity(path: Path) -> str:
+    """Changes whenever the file's bytes may have: size, modification and change times, inode."""
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def link_or_copy(source: Path, target: Path, tmp_dir: Path | None = None) -> None:

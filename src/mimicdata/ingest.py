@@ -13,7 +13,6 @@ from .discover import ClipItem, scan_source
 from .errors import BuildError, MimicdataError
 from .kinematics import motion_to_clip, resample
 from .motion import RobotMotion, SkeletonMotion
-from .retarget import load_format, retarget_skeleton
 from .robot import RobotModel, load_robot
 from .shards import write_clip
 from .sources import read_motion
@@ -31,6 +30,8 @@ def load_robot_motion(
     """Read one file and, for a human skeleton, retarget it: robot motion plus warnings."""
     motion = read_motion(source_type, path, robot, **options).head(max_frames)
     if isinstance(motion, SkeletonMotion):
+        from .retarget import load_format, retarget_skeleton  # scipy: only human motion needs it
+
         result = retarget_skeleton(motion, load_format(options["bvh_format"]), robot, path)
         return result.motion, result.notes
     return motion, ()

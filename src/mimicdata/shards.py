@@ -8,6 +8,7 @@ the same clips always give the same bytes. A clip file is a one-clip shard.
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -76,6 +77,7 @@ def write_shard(
     joint_names: Sequence[str],
     body_names: Sequence[str],
     durable: bool = True,
+    in_memory: bool = False,
 ) -> str:
     """Write clips into one shard atomically; returns the file's sha256.
 
@@ -113,32 +115,45 @@ def write_shard(
         (key, (total, *widths[key]), np.dtype(FLOAT_DTYPE), chunks(key)) for key in ARRAY_KEYS
     ]
     members += [(key, meta[key].shape, meta[key].dtype, iter([meta[key].tobytes()])) for key in META_KEYS]
-    return write_members(path, members, durable)
+    return write_members(path, members, durable, in_memory)
 
 
-def write_members(path: Path, members: Iterable[Member], durable: bool = True) -> str:
+def write_members(path: Path, members: Iterable[Member], durable: bool = True, in_memory: bool = False) -> str:
     """Write .npy members into an aligned, reproducible NPZ atomically; returns its sha256.
 
     Each member's bytes arrive as an iterator, so nothing larger than one
     chunk is ever held; members are generated lazily, one after the other.
+    `in_memory` assembles the archive in memory first and writes it with one
+    call: for small files (clips), where the many small writes and seeks and
+    re-reading the file for its hash cost more than the data.
     """
 
     def write(zf: zipfile.ZipFile) -> None:
         for key, shape, dtype, chunks in members:
             _write_member(zf, key, _npy_header(shape, dtype), chunks)
 
-    return atomic_write(path, write, durable)
+    return atomic_write(path, write, durable, in_memory)
 
 
 def write_clip(path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0, durable: bool = True) -> str:
     """A clip file: a one-clip shard. `durable=False` skips the fsync (see atomic_file)."""
     arrays = {k: getattr(clip, k) for k in ARRAY_KEYS}
     item = ShardClip(clip_id, clip.num_frames, weight, lambda: arrays)
-    return write_shard(path, [item], clip.fps, clip.joint_names, clip.body_names, durable)
+    return write_shard(path, [item], clip.fps, clip.joint_names, clip.body_names, durable, in_memory=True)
 
 
-def atomic_write(path: Path, write: Callable[[zipfile.ZipFile], None], durable: bool = True) -> str:
+def atomic_write(
+    path: Path, write: Callable[[zipfile.ZipFile], None], durable: bool = True, in_memory: bool = False
+) -> str:
     """Write a zip atomically (see mimicdata.atomic); returns the sha256 of what was written."""
+    if in_memory:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            write(zf)
+        data = buffer.getbuffer()
+        with atomic_file(path, durable=durable) as (fh, _):
+            fh.write(data)
+        return hashlib.sha256(data).hexdigest()
     with atomic_file(path, durable=durable) as (fh, tmp):
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             write(zf)
@@ -156,8 +171,6 @@ def file_sha256(path: Path) -> str:
 
 
 def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
-    import io
-
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
         buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": tuple(shape)}

@@ -1,7 +1,6 @@
 """Human skeleton motion -> robot motion."""
 
 from .formats import BvhFormat, RetargetConfig, format_names, load_format, load_retarget_config
-from .pipeline import Retargeted, retarget_skeleton
 
 __all__ = [
     "BvhFormat",
@@ -12,3 +11,12 @@ __all__ = [
     "load_retarget_config",
     "retarget_skeleton",
 ]
+
+
+def __getattr__(name: str):
+    # The pipeline pulls in scipy; clip workers that only read robot motions never need it.
+    if name in ("Retargeted", "retarget_skeleton"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
