@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -180,9 +181,24 @@ def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
 
 def _read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
     """(shape, fortran order, dtype) from a .npy header, leaving `fh` at the data."""
+    start = fh.tell()
+    lead = fh.read(10)
+    if lead[:8] == b"\x93NUMPY\x01\x00":
+        text = fh.read(int.from_bytes(lead[8:10], "little"))
+        match = _PLAIN_HEADER.fullmatch(text)
+        if match:
+            # The layout np.save writes for plain dtypes; numpy's own parser (below) costs an ast.literal_eval.
+            descr, fortran, dims = match.groups()
+            return tuple(int(d) for d in dims.split(b",") if d.strip()), fortran == b"True", np.dtype(descr.decode())
+    fh.seek(start)
     version = np.lib.format.read_magic(fh)
     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     return read(fh)
+
+
+_PLAIN_HEADER = re.compile(
+    rb"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), 'shape': \(((?:\d+, ?)*\d*)\), \} *\n"
+)
 
 
 def _write_member(zf: zipfile.ZipFile, key: str, header: bytes, chunks: Iterator[bytes]) -> None:

@@ -18,6 +18,7 @@ frames/s of each, and the FK + velocity stage alone on both sides.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import shutil
 import tempfile
@@ -211,10 +212,12 @@ def main() -> None:
         def line(label: str, seconds: float, frames: int, extra: str = "") -> None:
             print(f"{label:36s} {seconds:7.2f} s  {frames / seconds:10,.0f} frames/s  {extra}")
 
+        os.sync()
         old = old_tool(spec_path, work / "old")
         line("baseline: the old tool's pipeline", old["seconds"], old["frames"], "(one process)")
 
         def run(label: str, **options) -> dict:
+            os.sync()  # so no run pays for the write-back of the one before
             t0 = time.perf_counter()
             report = build_dataset(
                 spec_path, BuildOptions(output_root=work / "out", force=True, fk_check=False, **options)
