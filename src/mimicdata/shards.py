@@ -14,6 +14,7 @@ import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,7 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=4096)  # the same few shapes recur across a build's clips
 def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
