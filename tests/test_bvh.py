@@ -185,7 +185,8 @@ def test_non_finite_frame_value_raises_naming_the_frame(tmp_path):
     lines = [" ".join(f"{v:.6f}" for v in row) for row in chain_frames(3)]
     lines[1] = lines[1].replace(lines[1].split()[4], "nan", 1)
     path = write_bvh(tmp_path / "nan.bvh", CHAIN, lines)
-    with pytest.raises(InputError, match="frame 1 holds a non-finite value"):
+    line = line_number(path, lines[1])
+    with pytest.raises(InputError, match=rf"\[MOTION line {line}\]: frame 1, Hips Yrotation: expected a finite number"):
         parse_bvh(path, length_unit=1.0, up_axis="z")
 
 

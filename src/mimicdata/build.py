@@ -24,7 +24,7 @@ from joblib import Parallel, delayed, parallel_config
 
 from . import __version__
 from .discover import ClipItem, scan_source
-from .errors import BuildError, MimicdataError
+from .errors import BuildError, MimicdataError, StrictBuildError
 from .kinematics import motion_to_clip, resample
 from .lock import dataset_lock
 from .progress import Progress
@@ -55,10 +55,12 @@ class BuildOptions:
     backend: str = "local"  # "local": joblib processes on this machine; "dask": a Dask cluster's workers
     scheduler: str | None = None  # the Dask scheduler's address, e.g. tcp://10.0.0.5:8786
     scheduler_timeout_s: float = 30.0
+    strict: bool = False  # any rejected clip fails the build before anything is published
 
 
 FK_CHECK_CLIPS_PER_SOURCE = 2
 HASH_MEMO_INTERVAL_S = 30.0
+STRICT_SHOWN = 20  # rejections spelled out in a --strict failure; the report lists all
 FK_CHECK_FRAMES = 20
 
 
@@ -125,7 +127,8 @@ def process_clip(
             for name in CACHED_FIELDS:
                 setattr(result, name, fields[name])
             if cached_file is not None:
-                link_or_copy(cached_file, clip_path)
+                with _writing(clip_path):
+                    link_or_copy(cached_file, clip_path)
             result.cache = "clip"
             lap("cache")
             return result
@@ -138,7 +141,8 @@ def process_clip(
                 result.detail = f"{item.path} changed while the build was reading it; build again once it is final"
                 return result
             if cache:
-                cache.store_motion(motion_key, motion, tuple(notes))
+                with _writing(cache.root):
+                    cache.store_motion(motion_key, motion, tuple(notes))
         else:
             motion, notes = loaded
             result.cache = "motion"
@@ -154,18 +158,35 @@ def process_clip(
             result.reason, result.detail = processed.reason, processed.detail
         else:
             result.flags = _limit_flags(processed.joint_pos, robot)
-            clip_sha256 = write_clip(clip_path, item.clip_id, processed, source.weight, durable=False)
+            with _writing(clip_path):
+                clip_sha256 = write_clip(clip_path, item.clip_id, processed, source.weight, durable=False)
             lap("write")
             result.kept = True
             result.num_frames = processed.num_frames
         if cache:
             kept = result.kept
-            cache.store_clip(clip_key, _cached_fields(result), clip_path if kept else None, clip_sha256 if kept else "")
+            with _writing(cache.root):
+                cache.store_clip(clip_key, _cached_fields(result), clip_path if kept else None, clip_sha256 if kept else "")
+    except BuildError:
+        raise  # the build's own writes failed (disk full, read-only): no clip is to blame
     except MimicdataError as exc:
         result.reason, result.detail = "unreadable", str(exc)
     except Exception as exc:  # a bad clip must never take the build down
         result.reason, result.detail = "error", f"{type(exc).__name__}: {exc}"
     return result
+
+
+@contextmanager
+def _writing(target: Path, what: str = "cannot write") -> Iterator[None]:
+    """An OSError while writing (disk full, read-only, no permission) stops the build with where and why."""
+    try:
+        yield
+    except OSError as exc:
+        raise BuildError(
+            f"{what} {target}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else "")
+            + "; the build stopped and published nothing, any earlier dataset is untouched"
+        ) from None
 
 
 CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes")  # what a clip-level hit restores
@@ -196,8 +217,9 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
     robot = load_robot(spec.robot)
     output_root = Path(options.output_root).expanduser().resolve()
     dataset_dir = output_root / spec.name
+    _check_output_root(spec, output_root)
     with dataset_lock(output_root, spec.name, options.wait_for_lock):
-        _check_output(spec, output_root, dataset_dir, options.force)
+        _check_output(dataset_dir, options.force)
         _clear_leftovers(output_root, spec.name)
         timings: dict[str, float] = {}
         scans = {s.name: scan_source(s) for s in spec.sources}
@@ -205,15 +227,18 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
         timings["discover"] = time.perf_counter() - started
 
         staging = output_root / f".{spec.name}.staging-{os.getpid()}"
-        staging.mkdir(parents=True)
+        with _writing(output_root, "cannot write to output root"):
+            staging.mkdir(parents=True)
         try:
-            report = _build_into(staging, spec, options, robot, scans, items, duplicates, timings)
+            with _writing(dataset_dir, "writing the dataset failed"):
+                report = _build_into(staging, spec, options, robot, scans, items, duplicates, timings)
             report["spec_path"] = str(Path(spec_path).resolve())
             report["built_at_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             report["timings_s"]["total"] = round(time.perf_counter() - started, 3)
-            write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
-            flush_filesystem(staging)  # every staged file at once, so none is lost to a power cut after the swap
-            _swap_into_place(staging, dataset_dir)
+            with _writing(dataset_dir, "writing the dataset failed"):
+                write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
+                flush_filesystem(staging)  # every staged file at once, so none is lost to a power cut after the swap
+                _swap_into_place(staging, dataset_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -227,7 +252,8 @@ def _clear_leftovers(output_root: Path, name: str) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _check_output(spec: DatasetSpec, output_root: Path, dataset_dir: Path, force: bool) -> None:
+def _check_output_root(spec: DatasetSpec, output_root: Path) -> None:
+    """Before anything is created: a build never writes among its inputs."""
     for s in spec.sources:
         root = s.input if s.input.is_dir() else s.input.parent
         if output_root == root or root in output_root.parents:
@@ -235,6 +261,9 @@ def _check_output(spec: DatasetSpec, output_root: Path, dataset_dir: Path, force
                 f"output root {output_root} lies inside the input of source {s.name!r} ({s.input}); "
                 "choose another --output-root so the build never writes among its inputs"
             )
+
+
+def _check_output(dataset_dir: Path, force: bool) -> None:
     if dataset_dir.exists():
         if not force:
             raise BuildError(f"{dataset_dir} already exists; pass --force to rebuild it")
@@ -301,6 +330,9 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     for r in results:
         stage_totals.update(r.timings)
     kept = {r.clip_id: r for r in results if r.kept}
+    if options.strict and len(kept) < len(results):
+        report = _report(spec, options, robot, scans, results, {}, timings)
+        raise StrictBuildError(_strict_message(report["rejected"]), report)
     if not kept:
         reasons = Counter(r.reason for r in results)
         raise BuildError(f"no clip survived the build ({len(results)} scanned; rejected by reason: {dict(reasons)})")
@@ -353,6 +385,16 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report["fk_check"] = _sampled_fk_check(staging, rows, robot)
         report["timings_s"]["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _strict_message(rejected: list[dict]) -> str:
+    reasons = Counter(r["reason"] for r in rejected)
+    shown = "".join(f"\n  {r['clip_id']} ({r['reason']}): {r['detail']}" for r in rejected[:STRICT_SHOWN])
+    more = f"\n  ... and {len(rejected) - STRICT_SHOWN} more" if len(rejected) > STRICT_SHOWN else ""
+    return (
+        f"--strict: {len(rejected)} clip(s) rejected ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))}); "
+        f"nothing was written, the existing dataset (if any) is untouched:{shown}{more}"
+    )
 
 
 def _input_hashes(items: list[ClipItem], results: list[ClipResult], known: dict) -> dict[str, list[str]]:
@@ -457,7 +499,7 @@ def _report(spec, options, robot, scans, results, splits_report, timings) -> dic
         "robot": {"name": robot.name, "sha256": robot.sha256, "joint_names": list(robot.joint_names),
                   "body_names": list(robot.body_names)},
         "options": {"jobs": options.jobs, "max_shard_size_mb": options.max_shard_size_mb,
-                    "fk_check": options.fk_check},
+                    "fk_check": options.fk_check, "strict": options.strict},
         "sources": per_source,
         "rejected": [
             {"clip_id": r.clip_id, "source": r.source, "file": r.file_rel, "reason": r.reason, "detail": r.detail}

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import MimicdataError, SpecError
+from .errors import MimicdataError, SpecError, StrictBuildError
 
 # Library modules are imported inside each command: `--help` and the light
 # commands then skip pinocchio, mujoco and torch.
@@ -89,6 +89,9 @@ def build_command(
     scheduler: Annotated[
         Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 1, nothing written) if any clip is rejected.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout.")] = False,
 ) -> None:
     """Build a dataset from a spec: ingest, FK, preprocess, split, shards, manifest."""
@@ -102,10 +105,14 @@ def build_command(
     options = BuildOptions(
         jobs=jobs, force=force, output_root=output_root, max_shard_size_mb=size_mb, fk_check=not skip_fk_check,
         cache_dir=cache_dir, use_cache=not no_cache, wait_for_lock=wait, progress=True, backend=backend,
-        scheduler=scheduler,
+        scheduler=scheduler, strict=strict,
     )
     try:
         report = build_dataset(spec, options)
+    except StrictBuildError as exc:
+        if as_json:
+            typer.echo(json.dumps(exc.report, indent=2))
+        _fail(exc)
     except MimicdataError as exc:
         _fail(exc)
     if as_json:

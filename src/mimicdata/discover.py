@@ -41,21 +41,29 @@ class SourceScan:
     excluded: dict[str, int] = field(default_factory=dict)
 
 
+def input_problem(source: SourceSpec) -> str | None:
+    """Why an existing input cannot serve its source's type, or None if it can."""
+    suffixes = SUFFIXES[source.type]
+    root = source.input
+    if root.is_file() and root.suffix.lower() not in suffixes:
+        return (
+            f"{root} is a {root.suffix or 'suffix-less'} file; a {source.type} source takes "
+            f"{'/'.join(suffixes)} files or a folder of them"
+        )
+    if root.is_dir() and any((root / m).exists() for m in _DATASET_MARKERS):
+        return f"{root} is a built dataset directory; point the source at motion files, not at a mimicdata output"
+    return None
+
+
 def scan_source(source: SourceSpec) -> SourceScan:
     suffixes = SUFFIXES[source.type]
     root = source.input
+    problem = input_problem(source)
+    if problem:
+        raise SpecError(f"source {source.name!r}: {problem}")
     if root.is_file():
-        if root.suffix.lower() not in suffixes:
-            raise SpecError(
-                f"source {source.name!r}: input {root} is not a {source.type} file (expected {'/'.join(suffixes)})"
-            )
         files = [(root, root.stem)]
     else:
-        if any((root / m).exists() for m in _DATASET_MARKERS):
-            raise SpecError(
-                f"source {source.name!r}: input {root} is a built dataset directory; "
-                "point the source at motion files, not at a mimicdata output"
-            )
         files = [
             (p, PurePosixPath(p.relative_to(root).as_posix()).with_suffix("").as_posix())
             for p in sorted(root.rglob("*"))

@@ -34,3 +34,11 @@ class BuildError(MimicdataError):
 
 class ShardError(MimicdataError):
     """A shard file is unreadable or breaks the shard schema."""
+
+
+class StrictBuildError(BuildError):
+    """A --strict build rejected clips: nothing was published; `report` lists every rejection."""
+
+    def __init__(self, message: str, report: dict) -> None:
+        super().__init__(message)
+        self.report = report

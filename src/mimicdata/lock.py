@@ -19,9 +19,13 @@ from .errors import BuildError
 @contextmanager
 def dataset_lock(output_root: Path, name: str, wait: bool = False) -> Iterator[Path]:
     """Hold the lock of `output_root/name` for the block; refuse (or wait, with `wait`) while another build holds it."""
-    output_root.mkdir(parents=True, exist_ok=True)
     path = output_root / f".{name}.lock"
-    with open(path, "a+") as fh:
+    try:
+        output_root.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+    except OSError as exc:
+        raise BuildError(f"cannot write to output root {output_root}: {exc.strerror or exc}; nothing was built") from None
+    with handle as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:

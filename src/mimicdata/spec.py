@@ -106,9 +106,10 @@ class DatasetSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", value) or value in (".", "..") or ".." in value:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", value) or ".." in value:
             raise ValueError(
-                "must be a plain directory name (letters, digits, '_', '-', '.'; no path separators or '..')"
+                f"must be a plain directory name starting with a letter or digit (then letters, digits, '_', '-', "
+                f"'.'; no path separators or '..'), found {value!r}"
             )
         return value
 
@@ -229,12 +230,16 @@ def resolve_paths(spec: DatasetSpec, base: Path) -> DatasetSpec:
 
 def check_inputs(spec: DatasetSpec, spec_path: str | Path) -> None:
     """Fail before any work, listing every input that is missing or of the wrong kind."""
+    from .discover import input_problem  # discover builds on this module
+
     problems = []
     for i, s in enumerate(spec.sources):
         if not s.input.exists():
             problems.append(f"  sources[{i}] ({s.name}).input: {s.input} does not exist")
         elif not (s.input.is_file() or s.input.is_dir()):
             problems.append(f"  sources[{i}] ({s.name}).input: {s.input} is neither a file nor a directory")
+        elif problem := input_problem(s):
+            problems.append(f"  sources[{i}] ({s.name}).input: {problem}")
         if s.metadata_csv is not None and not s.metadata_csv.is_file():
             problems.append(f"  sources[{i}] ({s.name}).metadata_csv: {s.metadata_csv} is not a file")
     if problems:

@@ -57,10 +57,12 @@ def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion
     raw = read_bytes(path)
     _check_layout(path, raw)
     joints, frame_time, declared = _read_hierarchy(path)
-    data, notes = _read_frames(path, raw, joints, declared)
+    if not (np.isfinite(frame_time) and frame_time > 1.0 / MAX_FPS):
+        raise InputError(
+            path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}) Hz, found {frame_time}"
+        )
     fps = 1.0 / frame_time
-    if not 0.0 < fps < MAX_FPS:
-        raise InputError(path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}) Hz, found {frame_time}")
+    data, notes = _read_frames(path, raw, joints, declared)
     to_z_up = UP_AXIS_TO_Z_UP[up_axis] * 1.0
     positions, rotations = _forward(joints, data)
     rest_positions, _ = _forward(joints, None)
@@ -157,8 +159,15 @@ def _read_frames(path: Path, raw: bytes, joints: list[_Joint], declared: int) ->
                 )
         raise InputError(path, "MOTION", "holds no frames")
     if not np.isfinite(values).all():
-        bad = int(np.flatnonzero(~np.isfinite(values))[0] // columns)
-        raise InputError(path, "MOTION", f"frame {bad} holds a non-finite value")
+        frame, column = divmod(int(np.flatnonzero(~np.isfinite(values))[0]), columns)
+        joint = next(j for j in joints if j.first_column <= column < j.first_column + len(j.channels))
+        channel = joint.channels[column - joint.first_column]
+        line_no = raw[:start].count(b"\n") + frame + 1
+        raise InputError(
+            path,
+            f"MOTION line {line_no}",
+            f"frame {frame}, {joint.name} {channel}: expected a finite number, found {values[frame * columns + column]}",
+        )
     if len(lines) != declared:
         notes.append(f"`Frames:` declares {declared} frames but the file holds {len(lines)}; using {len(lines)}")
     return values.reshape(len(lines), columns), notes
