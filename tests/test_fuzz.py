@@ -31,6 +31,7 @@ from mimicdata.robot import load_robot
 from mimicdata.sources import read_motion
 from mimicdata.spec import check_inputs, load_spec
 
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # np.full(nan, int)
 EXAMPLES = int(os.environ.get("MIMICDATA_FUZZ_EXAMPLES", "120"))
 HANG_S = 10.0
 FUZZ = settings(

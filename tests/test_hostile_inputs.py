@@ -520,6 +520,22 @@ def test_spec_input_of_the_wrong_kind(ws):
     assert "sources[0] (gmr).input" in message and "twitch.csv" in message and ".pkl" in message
 
 
+def test_spec_preprocess_body_that_the_robot_lacks_is_named_before_any_clip_runs(ws):
+    def edit(spec):
+        spec["preprocess"]["root_body_name"] = "pelvs"
+        spec["preprocess"]["foot_body_names"] = ["left_ankle_roll_link", "right_foot"]
+
+    message = _spec_error(ws, edit)
+    assert "spec.yaml" in message and "preprocess.root_body_name: 'pelvs'" in message and "'pelvis'" in message
+    assert "preprocess.foot_body_names[1]: 'right_foot'" in message and "unitree_g1" in message
+
+
+def test_spec_unknown_robot(ws):
+    message = _spec_error(ws, lambda s: s.update(robot="unitree_h2"))
+    assert "spec.yaml: robot: robot 'unitree_h2' is neither a bundled robot (unitree_g1" in message
+    assert "URDF" in message and "MJCF" in message
+
+
 def test_spec_output_root_inside_an_input(ws):
     with pytest.raises(BuildError) as err:
         build_dataset(ws.spec_path, BuildOptions(output_root=ws.root / "inputs" / "csv" / "out", force=True))

@@ -24,14 +24,14 @@ from joblib import Parallel, delayed, parallel_config
 
 from . import __version__
 from .discover import ClipItem, scan_source
-from .errors import BuildError, MimicdataError, StrictBuildError
+from .errors import BuildError, MimicdataError, RobotModelError, SpecError, StrictBuildError
 from .kinematics import motion_to_clip, resample
 from .lock import dataset_lock
 from .progress import Progress
 from .atomic import flush_filesystem, write_text_atomic
 from .cache import ClipCache, file_identity, link_or_copy
 from .manifest import ManifestRow, write_manifest
-from .preprocess import Rejection, preprocess
+from .preprocess import Rejection, preprocess, unknown_bodies
 from .robot import RobotModel, load_robot
 from .shards import SCHEMA_VERSION, ShardClip, bytes_per_frame, clip_file_loader, file_sha256, write_clip, write_shard
 from .ingest import load_robot_motion, reader_options
@@ -214,7 +214,13 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
     started = time.perf_counter()
     spec = load_spec(spec_path)
     check_inputs(spec, spec_path)
-    robot = load_robot(spec.robot)
+    try:
+        robot = load_robot(spec.robot)
+    except RobotModelError as exc:
+        raise SpecError(f"{spec_path}: robot: {exc}") from None
+    problems = unknown_bodies(spec.preprocess, robot)
+    if problems:
+        raise SpecError(f"{spec_path}: " + "; ".join(problems))
     output_root = Path(options.output_root).expanduser().resolve()
     dataset_dir = output_root / spec.name
     _check_output_root(spec, output_root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,19 @@ class Rejection:
 
     reason: str
     detail: str
+
+
+def unknown_bodies(options: PreprocessSpec, robot: RobotModel) -> list[str]:
+    """Problems with the body names the options give, as `field: message`; checked once, before any clip."""
+    problems = []
+    named = [("root_body_name", options.root_body_name)] if options.root_body_name else []
+    named += [(f"foot_body_names[{i}]", n) for i, n in enumerate(options.foot_body_names or ())]
+    for field, name in named:
+        if name not in robot.body_names:
+            close = difflib.get_close_matches(name, robot.body_names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; bodies are {list(robot.body_names)}"
+            problems.append(f"preprocess.{field}: {name!r} is not a body of robot {robot.name!r}{hint}")
+    return problems
 
 
 def preprocess(clip: MotionClip, options: PreprocessSpec, robot: RobotModel) -> MotionClip | Rejection:

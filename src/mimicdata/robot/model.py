@@ -287,6 +287,11 @@ def load_robot(spec: str = "unitree_g1") -> RobotModel:
         config_path: Path | None = BUNDLED[spec]
     else:
         path = Path(spec).expanduser()
+        if path.suffix.lower() not in (".yaml", ".yml", ".urdf", ".xml", ".mjcf"):
+            raise RobotModelError(
+                f"robot {spec!r} is neither a bundled robot ({', '.join(sorted(BUNDLED))}) "
+                "nor a path to a robot .yaml, a URDF or an MJCF file"
+            )
         config_path = path if path.suffix.lower() in (".yaml", ".yml") else None
         if config_path is None:
             return RobotModel(None, path.resolve(), {"name": path.stem})
