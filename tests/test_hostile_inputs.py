@@ -340,6 +340,28 @@ def test_seed_csv_with_a_missing_joint_column(ws):
     assert_rejected_cleanly(ws, "unreadable", ["no_knee.csv", "left_knee_joint"])
 
 
+def test_seed_csv_with_a_non_finite_cell(ws):
+    lines = (SAMPLE / "seed_csv" / "wave_arms.csv").read_text().splitlines()
+    cells = lines[6].split(",")
+    cells[9] = "inf"
+    lines[6] = ",".join(cells)
+    ws.add_source({"inf.csv": ("\n".join(lines) + "\n").encode()}, type="seed_csv")
+    column = lines[0].split(",")[9]
+    assert_rejected_cleanly(ws, "unreadable", ["inf.csv", column, "line 7", "finite"])
+
+
+def test_seed_csv_with_a_header_and_no_frames(ws):
+    header = (SAMPLE / "seed_csv" / "wave_arms.csv").read_text().splitlines()[0]
+    ws.add_source({"header_only.csv": (header + "\n").encode()}, type="seed_csv")
+    assert_rejected_cleanly(ws, "unreadable", ["header_only.csv", "no data rows"])
+
+
+@pytest.mark.parametrize("fps", [0, -30, 1e6])
+def test_spec_csv_fps_option_that_is_no_frame_rate(ws, fps):
+    message = _spec_error(ws, lambda s: s["sources"][1].update(fps=fps))
+    assert "spec.yaml" in message and "sources[1].fps" in message and str(fps) in message
+
+
 # ----------------------------------------------------------------------------- BVH
 
 
