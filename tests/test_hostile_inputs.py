@@ -212,7 +212,7 @@ def test_csv_with_slightly_off_quaternions_is_normalised_and_kept(ws):
 
 def test_csv_that_is_empty(ws):
     ws.add_source({"empty.csv": b""}, type="csv", fps=30)
-    assert_rejected_cleanly(ws, "unreadable", ["empty.csv", "no data rows"])
+    assert_rejected_cleanly(ws, "unreadable", ["empty.csv", "the file is empty; expected a csv motion file"])
 
 
 # ----------------------------------------------------------------------------- pickle
@@ -275,10 +275,12 @@ def test_pickle_with_zero_frames(ws):
     assert_rejected_cleanly(ws, "unreadable", ["no_frames.pkl", "frames"])
 
 
-@pytest.mark.parametrize("data", [b"", b"\x80\x04\x95", b"this is not a pickle"])
-def test_pickle_truncated_or_garbage(ws, data):
+@pytest.mark.parametrize(
+    "data, needle", [(b"", "the file is empty"), (b"\x80\x04\x95", "truncated"), (b"not a pickle", "not a readable")]
+)
+def test_pickle_truncated_or_garbage(ws, data, needle):
     ws.add_source({"broken.pkl": data}, type="pkl")
-    assert_rejected_cleanly(ws, "unreadable", ["broken.pkl", "pickle"])
+    assert_rejected_cleanly(ws, "unreadable", ["broken.pkl", "pickle" if data else "pkl", needle])
 
 
 # ----------------------------------------------------------------------------- NPZ
@@ -322,10 +324,12 @@ def test_npz_with_zero_quaternions(ws):
     assert_rejected_cleanly(ws, "unreadable", ["zero_quat.npz", "body_quat_w", "expected unit quaternions"])
 
 
-@pytest.mark.parametrize("data", [b"", b"PK\x03\x04 cut short", b"\x00" * 100])
-def test_npz_truncated_or_garbage(ws, data):
+@pytest.mark.parametrize(
+    "data, needle", [(b"", "the file is empty"), (b"PK\x03\x04 cut short", "not a zip"), (b"\x00" * 100, "pickle")]
+)
+def test_npz_truncated_or_garbage(ws, data, needle):
     ws.add_source({"broken.npz": data}, type="npz")
-    assert_rejected_cleanly(ws, "unreadable", ["broken.npz", "npz"])
+    assert_rejected_cleanly(ws, "unreadable", ["broken.npz", "npz", needle])
 
 
 # ----------------------------------------------------------------------------- SEED CSV
@@ -372,9 +376,9 @@ def _bvh_source(**extra) -> dict:
 @pytest.mark.parametrize(
     "data, needles",
     [
-        (b"", ["empty.bvh"]),
-        (b"HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition", ["empty.bvh"]),
-        (bytes(range(256)) * 4, ["empty.bvh"]),
+        (b"", ["empty.bvh", "the file is empty; expected a bvh motion file"]),
+        (b"HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition", ["empty.bvh", "[MOTION]", "ends inside"]),
+        (bytes(range(256)) * 4, ["empty.bvh", "[HIERARCHY]", "the first line must be `HIERARCHY`"]),
     ],
     ids=["empty", "cut_in_the_hierarchy", "binary_garbage"],
 )

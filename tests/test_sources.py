@@ -630,7 +630,7 @@ def test_truncated_and_garbage_pickles(tmp_path, robot):
         read_motion("pkl", garbage, robot)
     empty = tmp_path / "empty.pkl"
     empty.write_bytes(b"")
-    with raises_input_error(empty, "pickle"):
+    with raises_input_error(empty, "the file is empty"):
         read_motion("pkl", empty, robot)
 
 

@@ -56,6 +56,8 @@ def read_motion(
         raise InputError(
             path, ", ".join(unknown), f"not an option of source type {source_type!r}; it accepts {list(allowed)}"
         )
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(path, None, f"the file is empty; expected a {source_type} motion file")
     return READERS[source_type](path, robot, **options)
 
 
