@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -176,3 +177,22 @@ def test_an_input_that_changes_while_it_is_read_is_rejected_and_never_cached(pro
     again = _build(spec_path, tmp_path / "out")
     assert again["cache"]["computed"] == 1  # nothing was cached under the stale hash
     assert not [r for r in again["rejected"] if r["reason"] == "input_changed"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda known: "{not json",
+        lambda known: "[1, 2]",
+        lambda known: json.dumps({path: 5 if i % 2 else ["only one"] for i, path in enumerate(known)}),
+    ],
+    ids=["not_json", "not_a_mapping", "entries_of_the_wrong_shape"],
+)
+def test_a_damaged_input_hash_memo_is_ignored(project, tmp_path, damage):
+    spec_path, _ = project
+    cold = _build(spec_path, tmp_path / "out")
+    (memo,) = (tmp_path / "out" / ".cache" / "inputs").glob("*.json")
+    memo.write_text(damage(json.loads(memo.read_text())))
+    warm = _build(spec_path, tmp_path / "out")
+    assert warm["cache"]["clips_from_cache"] == cold["cache"]["computed"]
+    assert not [r for r in warm["rejected"] if r["reason"] == "error"]

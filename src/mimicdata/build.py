@@ -59,9 +59,9 @@ class BuildOptions:
 
 
 FK_CHECK_CLIPS_PER_SOURCE = 2
+FK_CHECK_FRAMES = 20
 HASH_MEMO_INTERVAL_S = 30.0
 STRICT_SHOWN = 20  # rejections spelled out in a --strict failure; the report lists all
-FK_CHECK_FRAMES = 20
 
 
 @dataclass

@@ -65,7 +65,13 @@ class ClipCache:
             known = json.loads(self._hashes_file(dataset).read_text())
         except (OSError, ValueError):
             return {}
-        return known if isinstance(known, dict) else {}
+        if not isinstance(known, dict):
+            return {}
+        return {
+            path: entry
+            for path, entry in known.items()
+            if isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry)
+        }
 
     def remember_input_hashes(self, dataset: str, hashes: dict[str, list[str]]) -> None:
         """One file per dataset, rewritten whole by its build's main process (the build lock serialises them)."""
