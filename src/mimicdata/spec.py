@@ -223,7 +223,7 @@ def resolve_paths(spec: DatasetSpec, base: Path) -> DatasetSpec:
         for s in spec.sources
     )
     robot = spec.robot
-    if robot.endswith((".urdf", ".xml", ".yaml", ".yml")):
+    if robot.endswith((".urdf", ".xml", ".mjcf", ".yaml", ".yml")):
         robot = str(absolute(Path(robot)))
     return spec.model_copy(update={"sources": sources, "robot": robot})
 
