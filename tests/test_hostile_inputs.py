@@ -85,9 +85,9 @@ class Workspace:
         return folder
 
     def build(self, **options) -> dict:
+        options = {"use_cache": False, **options}
         return build_dataset(
-            self.spec_path,
-            BuildOptions(output_root=self.root / "out", force=True, fk_check=False, use_cache=False, **options),
+            self.spec_path, BuildOptions(output_root=self.root / "out", force=True, fk_check=False, **options)
         )
 
 
@@ -665,10 +665,14 @@ def test_an_input_that_changes_while_the_build_reads_it(ws, monkeypatch):
         return motion
 
     monkeypatch.setattr(build, "load_robot_motion", read_then_edit)
-    report = ws.build()
+    report = ws.build(use_cache=True)
     (entry,) = [r for r in report["rejected"] if r["reason"] == "input_changed"]
     assert "twitch.csv" in entry["detail"] and "changed while the build was reading it" in entry["detail"]
     assert _published(ws.dataset) == {k: v for k, v in ws.before.items() if k != "build_info.json"}
+    monkeypatch.undo()
+    again = ws.build(use_cache=True)
+    assert again["cache"]["computed"] == 1  # nothing was cached under the stale hash
+    assert not [r for r in again["rejected"] if r["reason"] == "input_changed"]
 
 
 def test_strict_on_the_command_line_exits_1_and_lists_the_rejection(ws):
