@@ -31,7 +31,7 @@ def robot():
 @pytest.fixture(scope="session")
 def mujoco_reference():
     """mjlab's G1 compiled by MuJoCo, meshes stripped (kinematics do not need them)."""
-    from mimicdata.fkcheck import compile_mujoco
+    from mimicdata.stages.fk_check import compile_mujoco
 
     return compile_mujoco(require_shared("robots", "unitree_g1_mjlab", "g1.xml"))
 
@@ -54,7 +54,7 @@ def mujoco_fk(model, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.
 
 def quat_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Sign-invariant rotation angle between wxyz quaternions, accurate near zero."""
-    from mimicdata.rotations import quat_angle_between
+    from mimicdata.geometry.rotations import quat_angle_between
 
     return quat_angle_between(a, b)
 
@@ -62,7 +62,7 @@ def quat_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="session")
 def built_sample(tmp_path_factory) -> Path:
     """The bundled sample spec built once per session; tests only read it."""
-    from mimicdata.build import BuildOptions, build_dataset
+    from mimicdata.build.dataset import BuildOptions, build_dataset
 
     root = tmp_path_factory.mktemp("built")
     build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=root, fk_check=False))

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from conftest import SHARED_DATA, mujoco_fk, quat_angle, require_shared
-from mimicdata.build import BuildOptions, build_dataset
-from mimicdata.kinematics import resampled_frame_count
-from mimicdata.manifest import read_manifest
+from mimicdata.build.dataset import BuildOptions, build_dataset
+from mimicdata.stages.resample import resampled_frame_count
+from mimicdata.dataset.manifest import read_manifest
 from mimicdata.sources import read_motion
 from mimicdata.spec import load_spec
 

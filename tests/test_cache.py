@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from mimicdata.build import BuildOptions, build_dataset
+from mimicdata.build.dataset import BuildOptions, build_dataset
 
 
 def _outputs(dataset: Path) -> dict[str, bytes]:
@@ -31,7 +31,7 @@ def project(tmp_path):
 
 
 def _build(spec_path, root, **kw):
-    return build_dataset(spec_path, BuildOptions(output_root=root, force=True, fk_check=False, **kw))
+    return build_dataset(spec_path, BuildOptions(output_root=root, fk_check=False, **kw))
 
 
 def test_no_op_rebuild_reuses_every_clip_and_writes_the_same_bytes(project, tmp_path):
@@ -51,12 +51,12 @@ def test_no_op_rebuild_reuses_every_clip_and_writes_the_same_bytes(project, tmp_
 def test_a_threshold_change_reruns_preprocess_but_never_ingest(project, tmp_path, monkeypatch):
     spec_path, spec = project
     _build(spec_path, tmp_path / "out")
-    import mimicdata.build as build
+    import mimicdata.build.clip as clip_stage
 
     def no_ingest(*args, **kwargs):
         raise AssertionError("ingest ran although the motion was cached")
 
-    monkeypatch.setattr(build, "load_robot_motion", no_ingest)
+    monkeypatch.setattr(clip_stage, "read_robot_motion", no_ingest)
     spec["preprocess"]["min_frames"] = 100
     spec_path.write_text(yaml.safe_dump(spec))
     report = _build(spec_path, tmp_path / "out")  # jobs=1 runs in this process, so the patch is seen
@@ -143,7 +143,7 @@ def test_a_damaged_motion_entry_is_read_again_from_the_input(project, tmp_path, 
 def test_unchanged_inputs_are_not_hashed_again(project, tmp_path, monkeypatch):
     spec_path, spec = project
     _build(spec_path, tmp_path / "out")
-    import mimicdata.build as build
+    import mimicdata.build.clip as build
 
     hashed = []
     real = build.file_sha256

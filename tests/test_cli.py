@@ -34,18 +34,24 @@ def test_build_dataset_console_script_with_json(tmp_path):
     )
 
 
-def test_existing_dataset_needs_force_and_survives_a_failed_rebuild(tmp_path):
-    args = ["build-dataset", "--spec", str(SAMPLE), "--output-root", str(tmp_path)]
-    assert runner.invoke(app, args).exit_code == 0
+def test_rerunning_a_build_updates_the_dataset_and_force_rebuilds_from_scratch(tmp_path):
+    args = ["build-dataset", "--spec", str(SAMPLE), "--output-root", str(tmp_path), "--skip-fk-check", "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
     manifest = (tmp_path / "sample" / "manifest_resolved.csv").read_bytes()
-    again = runner.invoke(app, args)
-    assert again.exit_code == 1 and "--force" in again.output
-    forced = runner.invoke(app, args + ["--force", "--max-size-gb", "0.0001"])
-    assert forced.exit_code == 0, forced.output
+    again = runner.invoke(app, args + ["--max-size-gb", "0.0001"])  # no --force needed: the old tool's habit
+    assert again.exit_code == 0, again.output
+    cache = json.loads(again.stdout)["cache"]
+    assert cache["computed"] == 0 and cache["clips_from_cache"] > 0  # incremental: every clip reused
     assert (tmp_path / "sample" / "manifest_resolved.csv").read_bytes() != manifest  # more, smaller shards
     assert len(list((tmp_path / "sample" / "train").glob("shard_*.npz"))) > 1
-    # no staging or backup left behind (the lock file stays: removing it would race a waiting build)
-    assert not list(tmp_path.glob(".sample.staging-*")) and not list(tmp_path.glob(".sample.old-*"))
+    forced = runner.invoke(app, args + ["--force"])
+    assert forced.exit_code == 0, forced.output
+    cache = json.loads(forced.stdout)["cache"]
+    assert cache["clips_from_cache"] == 0 and cache["motions_from_cache"] == 0 and cache["computed"] > 0
+    assert (tmp_path / "sample" / "manifest_resolved.csv").read_bytes() == manifest
+    # no staging, backup or lock file left behind
+    assert not list(tmp_path.glob(".sample.*"))
 
 
 def test_foreign_directory_is_never_replaced(tmp_path):
@@ -96,7 +102,7 @@ def test_every_console_script_runs_its_own_command():
 def test_progress_is_plain_lines_off_a_terminal_and_one_redrawn_line_on_it():
     import io
 
-    from mimicdata.progress import Progress
+    from mimicdata.infra.progress import Progress
 
     plain = io.StringIO()
     progress = Progress(40, plain, tty=False)

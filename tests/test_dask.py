@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO
-from mimicdata.build import BuildOptions, build_dataset
+from mimicdata.build.dataset import BuildOptions, build_dataset
 from mimicdata.errors import BuildError
 
 distributed = pytest.importorskip("distributed", reason="the dask backend needs dask.distributed (the test extra)")

@@ -29,7 +29,8 @@ from conftest import REPO
 from mimicdata.errors import MimicdataError
 from mimicdata.robot import load_robot
 from mimicdata.sources import read_motion
-from mimicdata.spec import check_inputs, load_spec
+from mimicdata.build.discover import check_inputs
+from mimicdata.spec import load_spec
 
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # np.full(nan, int)
 EXAMPLES = int(os.environ.get("MIMICDATA_FUZZ_EXAMPLES", "120"))

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from conftest import REPO, require_shared
-from mimicdata.build import BuildOptions, build_dataset
+from mimicdata.build.dataset import BuildOptions, build_dataset
 from mimicdata.errors import BuildError, SpecError, StrictBuildError
 from mimicdata.sources.pkl import load_pickle
 
@@ -87,7 +87,7 @@ class Workspace:
     def build(self, **options) -> dict:
         options = {"use_cache": False, **options}
         return build_dataset(
-            self.spec_path, BuildOptions(output_root=self.root / "out", force=True, fk_check=False, **options)
+            self.spec_path, BuildOptions(output_root=self.root / "out", fk_check=False, **options)
         )
 
 
@@ -581,7 +581,7 @@ def test_spec_dataset_name_that_is_not_a_plain_folder_name(ws, name):
 
 def _fill_disk_on(monkeypatch, when) -> None:
     """The third .npy member written where `when(zip file)` holds fails as a full disk would."""
-    import mimicdata.shards as shards
+    import mimicdata.dataset.shards as shards
 
     real = shards._write_member
     written = []
@@ -642,7 +642,7 @@ def test_read_only_output_directory(ws, monkeypatch):
 
 
 def test_two_builds_of_one_dataset_at_once(ws):
-    from mimicdata.lock import dataset_lock
+    from mimicdata.infra.lock import dataset_lock
 
     with dataset_lock(ws.root / "out", "sample", wait=False):
         with pytest.raises(BuildError) as err:
@@ -652,19 +652,19 @@ def test_two_builds_of_one_dataset_at_once(ws):
 
 
 def test_an_input_that_changes_while_the_build_reads_it(ws, monkeypatch):
-    import mimicdata.build as build
+    import mimicdata.build.clip as clip_stage
 
     csv = ws.root / "inputs" / "csv" / "twitch.csv"
-    real = build.load_robot_motion
+    real = clip_stage.read_robot_motion
 
-    def read_then_edit(source_type, path, *args, **kwargs):
-        motion = real(source_type, path, *args, **kwargs)
+    def read_then_edit(source, path, *args, **kwargs):
+        motion = real(source, path, *args, **kwargs)
         if Path(path) == csv:
             with open(csv, "a") as fh:
                 fh.write(csv.read_text().splitlines()[-1] + "\n")
         return motion
 
-    monkeypatch.setattr(build, "load_robot_motion", read_then_edit)
+    monkeypatch.setattr(clip_stage, "read_robot_motion", read_then_edit)
     report = ws.build(use_cache=True)
     (entry,) = [r for r in report["rejected"] if r["reason"] == "input_changed"]
     assert "twitch.csv" in entry["detail"] and "changed while the build was reading it" in entry["detail"]

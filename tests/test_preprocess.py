@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from mimicdata.kinematics import motion_to_clip
+from mimicdata.stages.fk import motion_to_clip
 from mimicdata.motion import RobotMotion
-from mimicdata.preprocess import Rejection, lowest_sole_height, preprocess
+from mimicdata.stages.preprocess import Rejection, preprocess
 from mimicdata.spec import PreprocessSpec
 
 
@@ -23,7 +23,7 @@ FEET = ("left_ankle_roll_link", "right_ankle_roll_link")
 def test_normalize_root_xy_and_ground_align_on_the_sole(robot):
     out = preprocess(_clip(robot), PreprocessSpec(normalize_root_xy=True, ground_align="clip_min_foot"), robot)
     np.testing.assert_allclose(out.body_pos_w[0, 0, :2], 0.0, atol=1e-12)
-    soles = lowest_sole_height(out, robot, FEET)
+    soles = robot.lowest_sole_heights(out.body_pos_w, out.body_quat_w, FEET)
     assert abs(soles.min()) < 1e-9
     ankle = out.body_pos_w[:, robot.body_index(FEET[0]), 2]
     assert ankle.min() > 0.03  # the ankle origin sits above the sole, not on the ground
@@ -32,7 +32,7 @@ def test_normalize_root_xy_and_ground_align_on_the_sole(robot):
 def test_first_frame_foot_uses_frame_zero(robot):
     clip = _clip(robot, lift=lambda t: -0.1 * t)  # sinks over time
     out = preprocess(clip, PreprocessSpec(ground_align="first_frame_foot"), robot)
-    soles = lowest_sole_height(out, robot, FEET)
+    soles = robot.lowest_sole_heights(out.body_pos_w, out.body_quat_w, FEET)
     assert abs(soles[0].min()) < 1e-9 and soles[-1].min() < -0.2
 
 

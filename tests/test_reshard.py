@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from conftest import require_shared
 from mimicdata.cli import app
 from mimicdata.errors import InputError
-from mimicdata.manifest import read_manifest
-from mimicdata.reshard import split_shards
-from mimicdata.shards import Shard
+from mimicdata.dataset.manifest import read_manifest
+from mimicdata.commands.split_shards import split_shards
+from mimicdata.dataset.shards import Shard
 
 
 def _clips(directory: Path) -> list[dict[str, np.ndarray]]:
@@ -153,7 +153,7 @@ def test_refuses_to_write_into_its_input_or_over_anything(built_sample, tmp_path
 
 
 def test_a_failure_mid_way_leaves_no_output(built_sample, tmp_path, monkeypatch):
-    import mimicdata.reshard as reshard
+    import mimicdata.commands.split_shards as reshard
 
     real = reshard.write_members
     calls = []
@@ -175,7 +175,7 @@ def test_a_killed_run_leaves_nothing_in_the_output_and_its_leftovers_are_cleared
     import sys
 
     code = ("import os, sys\n"
-            "import mimicdata.reshard as r\n"
+            "import mimicdata.commands.split_shards as r\n"
             "real = r.write_members\n"
             "def dying(path, members):\n"
             "    real(path, members)\n"

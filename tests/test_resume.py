@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from conftest import REPO, require_shared
-from mimicdata.build import BuildOptions, build_dataset
+from mimicdata.build.dataset import BuildOptions, build_dataset
 from mimicdata.errors import BuildError
-from mimicdata.lock import dataset_lock
+from mimicdata.infra.lock import dataset_lock
 
 
 def _outputs(dataset: Path) -> dict[str, bytes]:
@@ -57,7 +57,7 @@ def _clip_entries(cache: Path) -> int:
 
 
 def _start_build(spec: Path, root: Path, *extra: str) -> subprocess.Popen:
-    command = ["build-dataset", "--spec", str(spec), "--output-root", str(root), "--force", "--skip-fk-check", *extra]
+    command = ["build-dataset", "--spec", str(spec), "--output-root", str(root), "--skip-fk-check", *extra]
     return subprocess.Popen([sys.executable, "-m", "mimicdata.cli", *command],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -91,7 +91,7 @@ def test_killed_builds_resume_to_the_uninterrupted_output(tmp_path):
     finished = _clip_entries(cache)
     assert finished >= 3
 
-    report = build_dataset(spec, BuildOptions(output_root=root, force=True, fk_check=False))
+    report = build_dataset(spec, BuildOptions(output_root=root, fk_check=False))
     assert report["cache"]["clips_from_cache"] == finished  # finished clips were not recomputed
     assert report["cache"]["computed"] == total - finished
     assert _outputs(root / "takes") == expected
@@ -133,3 +133,20 @@ def test_a_second_build_of_the_same_dataset_refuses_or_waits(tmp_path):
     assert released.is_set()  # the build ran only after the holder let go
     holder.join()
     assert (root / "sample" / "build_info.json").is_file()
+
+
+def test_no_worker_outlives_a_killed_build(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    spec = _bvh_spec(tmp_path)
+    proc = _start_build(spec, tmp_path / "out", "--jobs", "2", "--no-cache")
+    deadline = time.monotonic() + 120
+    workers: list = []
+    while len(workers) < 2:
+        assert proc.poll() is None, "the build finished before its workers were seen"
+        assert time.monotonic() < deadline, "no workers started"
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if "python" in p.name().lower()]
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"workers still running after the build was killed: {[p.pid for p in alive]}"

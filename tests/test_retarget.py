@@ -7,13 +7,13 @@ import pytest
 import yaml
 
 from conftest import SHARED_DATA, require_shared
-from mimicdata.build import BuildOptions, build_dataset
+from mimicdata.build.dataset import BuildOptions, build_dataset
 from mimicdata.errors import InputError
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
 from mimicdata.retarget.formats import resolve_roles
 from mimicdata.retarget.quality import evaluate
-from mimicdata.rotations import xyzw_to_wxyz
+from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.sources.bvh import read_bvh
 
 TAKES = [

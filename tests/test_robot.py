@@ -92,7 +92,7 @@ def test_bad_robot_paths_fail_clearly(tmp_path):
 
 
 def test_limit_excess_and_build_flags(robot):
-    from mimicdata.build import _limit_flags
+    from mimicdata.build.clip import limit_flags as _limit_flags
 
     q = np.zeros((4, robot.num_joints))
     knee = robot.joint_names.index("left_knee_joint")

@@ -3,7 +3,8 @@ import textwrap
 import pytest
 
 from mimicdata.errors import SpecError
-from mimicdata.spec import check_inputs, load_spec
+from mimicdata.build.discover import check_inputs
+from mimicdata.spec import load_spec
 
 
 def _write(tmp_path, text, name="spec.yaml"):

@@ -1,6 +1,6 @@
 import hashlib
 
-from mimicdata.split import assign_splits, hash_bucket
+from mimicdata.stages.split import assign_splits, hash_bucket
 
 
 def test_bucket_is_the_old_tools_md5_rule():

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch", reason="the trainer needs torch (pip instal
 from typer.testing import CliRunner  # noqa: E402
 
 from mimicdata.cli import app  # noqa: E402
-from mimicdata.train import TrainConfig, TrainError, train  # noqa: E402
+from mimicdata.training.train import TrainConfig, TrainError, train  # noqa: E402
 
 
 def test_validation_loss_goes_down_and_beats_repeating_the_last_frame(built_sample, tmp_path):

@@ -22,7 +22,7 @@ from mimicdata.retarget import load_format, load_retarget_config, retarget_skele
 from mimicdata.retarget.formats import resolve_roles
 from mimicdata.retarget.quality import evaluate
 from mimicdata.robot import load_robot
-from mimicdata.rotations import xyzw_to_wxyz
+from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.sources.bvh import read_bvh
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

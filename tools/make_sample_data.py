@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from mimicdata.robot import load_robot
-from mimicdata.rotations import euler_to_quat, wxyz_to_xyzw
+from mimicdata.geometry.rotations import euler_to_quat, wxyz_to_xyzw
 
 # (name, fps, seconds, speed m/s, turn rad/s, style)
 MOTIONS = [

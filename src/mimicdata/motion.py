@@ -6,6 +6,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+# The highest frame rate anything accepts: spec fields, reader options and rates stored in files alike.
+MAX_FPS = 1000.0
+
 
 @dataclass(frozen=True)
 class RobotMotion:

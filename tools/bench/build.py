@@ -29,13 +29,14 @@ import mujoco
 import numpy as np
 import yaml
 
-from mimicdata.build import BuildOptions, build_dataset
-from mimicdata.discover import scan_source
-from mimicdata.ingest import load_robot_motion, reader_options
-from mimicdata.kinematics import resample
+from mimicdata.build.dataset import BuildOptions, build_dataset
+from mimicdata.build.discover import scan_source
+from mimicdata.build.clip import read_robot_motion
+from mimicdata.spec import source_spec
+from mimicdata.stages.resample import resample
 from mimicdata.robot import load_robot
-from mimicdata.rotations import wxyz_to_xyzw
-from mimicdata.sources.npz import load_arrays
+from mimicdata.geometry.rotations import wxyz_to_xyzw
+from mimicdata.dataset.foreign import load_arrays
 from mimicdata.spec import load_spec
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -72,7 +73,8 @@ def assemble(work: Path, clips: int, seconds: float) -> Path:
     csvs = [(p, 30) for p in sorted((data / "g1_csv" / "unitree_lafan1").glob("*.csv"))]
     csvs += [(p, 60) for p in sorted((data / "g1_csv" / "g1moves_60fps").glob("*.csv"))]
     csv_rows = {p: p.read_text().splitlines() for p, _ in csvs}
-    pkls = [(p, load_robot_motion("pkl", p, robot)[0]) for p in sorted((data / "pkl" / "gmr_g1").glob("*.pkl"))]
+    pkl_source = source_spec(name="gmr", type="pkl", input=data / "pkl" / "gmr_g1")
+    pkls = [(p, read_robot_motion(pkl_source, p, robot)[0]) for p in sorted((data / "pkl" / "gmr_g1").glob("*.pkl"))]
     npzs = [(p, load_arrays(p)) for p in sorted((data / "npz" / "g1moves").glob("*.npz"))]
     npz_fps = {p: float(np.ravel(a["fps"])[0]) for p, a in npzs}
     spans = [(len(csv_rows[p]), fps) for p, fps in csvs] + [(m.num_frames, m.fps) for _, m in pkls]
@@ -159,7 +161,7 @@ def old_tool(spec_path: Path, out: Path) -> dict[str, float]:
     started = time.perf_counter()
     for source in spec.sources:
         for item in scan_source(source).items:
-            motion, _ = load_robot_motion(source.type, item.path, robot, **reader_options(source))
+            motion, _ = read_robot_motion(source, item.path, robot)
             motion = resample(motion, spec.target_fps)
             fk_started = time.perf_counter()
             T, dt = motion.num_frames, 1.0 / spec.target_fps

@@ -33,7 +33,7 @@ def _child(how: str, directory: str, window: int, batch: int, batches: int, queu
     import torch  # noqa: F401  (both sides pay for it, as a training process does)
 
     from memory import status_mb
-    from mimicdata.loaders import MotionWindows
+    from mimicdata.training.loaders import MotionWindows
 
     out = {"rss_start": status_mb("VmRSS")}
     t0 = time.perf_counter()
@@ -61,7 +61,7 @@ class _InRam:
     """The same windows and sampling, gathered from arrays np.load put in RAM."""
 
     def __init__(self, arrays, directory, window, keys):
-        from mimicdata.loaders import MotionWindows
+        from mimicdata.training.loaders import MotionWindows
 
         self._index = MotionWindows(directory, window=window, keys=keys)
         self.keys = self._index.keys

@@ -28,7 +28,7 @@ KEYS = ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w",
 
 
 def mimicdata_split(src: Path, dst: Path, bound: float) -> int:
-    from mimicdata.reshard import split_shards
+    from mimicdata.commands.split_shards import split_shards
 
     return split_shards(src, dst, int(bound)).clips
 

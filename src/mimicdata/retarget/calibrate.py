@@ -12,7 +12,7 @@ import numpy as np
 
 from ..motion import SkeletonMotion
 from ..robot import RobotModel
-from ..rotations import matrix_to_quat, quat_conjugate, quat_multiply, quat_normalize
+from ..geometry.rotations import matrix_to_quat, quat_conjugate, quat_multiply, quat_normalize
 from .formats import ORIENTED_ROLES, RetargetConfig
 
 

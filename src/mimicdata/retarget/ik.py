@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from ..robot import RobotModel
-from ..rotations import quat_conjugate, quat_multiply, quat_to_rotvec
+from ..geometry.rotations import quat_conjugate, quat_multiply, quat_to_rotvec
 
 # Largest change of one joint in one iteration (rad): keeps a far start from
 # overshooting into another IK branch.

@@ -10,7 +10,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
-from ..rotations import quat_continuity, quat_multiply, quat_normalize, rotate_vector
+from ..geometry.rotations import quat_continuity, quat_multiply, quat_normalize, rotate_vector
 from .calibrate import offsets_at, robot_tpose
 from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
 from .ground import foot_contacts, ground_shift
@@ -237,9 +237,7 @@ def retarget_skeleton(
 
     root_pos, root_quat = problem.root_pos.copy(), problem.root_quat
     body_pos, body_quat = robot.forward_kinematics(root_pos, root_quat, joint_pos)
-    soles = np.stack(
-        [robot.sole_points_world(f, body_pos, body_quat)[..., 2].min(axis=1) for f in robot.foot_bodies], axis=1
-    )
+    soles = robot.lowest_sole_heights(body_pos, body_quat)
     planted = foot_contacts(scaled.feet, scaled.feet_rest, fps)
     root_pos[:, 2] += ground_shift(soles, planted, fps)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
-from ..rotations import rotate_vector
+from ..geometry.rotations import rotate_vector
 from .formats import RetargetConfig
 
 # A foot is in stance when its lowest sole point is this low and it is not
@@ -51,9 +51,7 @@ def evaluate(
     """Measure a robot motion; with a human (and its role map) also the end-effector error."""
     body_pos, body_quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
     dt = 1.0 / motion.fps
-    soles = np.stack(
-        [robot.sole_points_world(f, body_pos, body_quat)[..., 2].min(axis=1) for f in robot.foot_bodies], axis=1
-    )
+    soles = robot.lowest_sole_heights(body_pos, body_quat)
     lowest = soles.min(axis=1)
     feet = body_pos[:, [robot.body_index(f) for f in robot.foot_bodies]]
     velocity = np.gradient(feet, dt, axis=0)

@@ -12,7 +12,7 @@ import pinocchio as pin
 import yaml
 
 from ..errors import RobotModelError
-from ..rotations import (
+from ..geometry.rotations import (
     matrix_to_quat,
     quat_continuity,
     quat_normalize,
@@ -243,6 +243,13 @@ class RobotModel:
         points = self.sole_points.get(foot, np.zeros((1, 3)))
         rot = quat_to_matrix(body_quat[:, b])
         return body_pos[:, b, None, :] + np.einsum("tij,pj->tpi", rot, points)
+
+    def lowest_sole_heights(
+        self, body_pos: np.ndarray, body_quat: np.ndarray, feet: tuple[str, ...] | None = None
+    ) -> np.ndarray:
+        """(T, F) height of each foot's lowest sole point (feet: the robot's own unless given)."""
+        feet = self.foot_bodies if feet is None else feet
+        return np.stack([self.sole_points_world(f, body_pos, body_quat)[..., 2].min(axis=1) for f in feet], axis=1)
 
     def limit_excess(self, joint_pos: np.ndarray) -> np.ndarray:
         """(T, J) radians by which each joint lies outside its range; 0 inside it."""

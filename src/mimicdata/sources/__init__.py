@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, get_type_hints
 
 from ..errors import InputError
 from ..motion import RobotMotion, SkeletonMotion
@@ -37,10 +38,25 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+def reader_parameters(source_type: str) -> dict[str, tuple[Any, Any]]:
+    """The options a source type's reader declares: name -> (annotation, default; ... when required).
+
+    The reader's keyword-only parameters are the one declaration of what a
+    source type takes; the spec builds each source type's fields from them.
+    """
+    reader = READERS[source_type]
+    hints = get_type_hints(reader, include_extras=True)
+    params = inspect.signature(reader).parameters.values()
+    return {
+        p.name: (hints[p.name], ... if p.default is inspect.Parameter.empty else p.default)
+        for p in params
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
 def reader_options(source_type: str) -> tuple[str, ...]:
     """The keyword options a source type accepts."""
-    params = inspect.signature(READERS[source_type]).parameters.values()
-    return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    return tuple(reader_parameters(source_type))
 
 
 def read_motion(
@@ -56,9 +72,12 @@ def read_motion(
         raise InputError(
             path, ", ".join(unknown), f"not an option of source type {source_type!r}; it accepts {list(allowed)}"
         )
+    required = [n for n, (_, default) in reader_parameters(source_type).items() if default is ... and n not in options]
+    if required:
+        raise InputError(path, ", ".join(required), f"the {', '.join(required)} option is required for {source_type} files")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(path, None, f"the file is empty; expected a {source_type} motion file")
     return READERS[source_type](path, robot, **options)
 
 
-__all__ = ["READERS", "SUFFIXES", "read_motion", "reader_options"]
+__all__ = ["READERS", "SUFFIXES", "read_motion", "reader_options", "reader_parameters"]

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import InputError
-from ..motion import RobotMotion
+from ..motion import MAX_FPS, RobotMotion
 from ..robot import RobotModel
-from ..rotations import quat_normalize
+from ..geometry.rotations import quat_normalize
 
-MAX_FPS = 1000.0
+# A frame rate option as readers declare it; the spec validates source options against these declarations.
+Rate = Annotated[float, Field(gt=0, le=MAX_FPS, description=f"frames per second, at most {MAX_FPS:g}")]
 
 
 def read_bytes(path: Path) -> bytes:
@@ -51,8 +54,8 @@ def fps_value(path: Path, field: str, value: Any) -> float:
     if arr.size != 1 or arr.dtype.kind not in "iuf":
         raise InputError(path, field, f"expected one number, found {value!r}")
     fps = float(arr.reshape(()))
-    if not (np.isfinite(fps) and 0.0 < fps < MAX_FPS):
-        raise InputError(path, field, f"expected a frame rate in (0, {MAX_FPS:g}) Hz, found {fps}")
+    if not (np.isfinite(fps) and 0.0 < fps <= MAX_FPS):
+        raise InputError(path, field, f"expected a frame rate in (0, {MAX_FPS:g}] Hz, found {fps}")
     return fps
 
 
@@ -92,26 +95,6 @@ def unit_quats(path: Path, field: str, q: np.ndarray, max_error: float = QUAT_NO
             f"expected unit quaternions (|norm - 1| <= {max_error}), found norm {norms[where]:.6g} at index {where}",
         )
     return quat_normalize(q)
-
-
-def joint_columns(path: Path, field: str, names: Sequence[str], robot: RobotModel) -> np.ndarray:
-    """Indices into `names` giving the robot's joints in robot order."""
-    return name_columns(path, field, names, robot.joint_names, "joint", robot.name)
-
-
-def name_columns(
-    path: Path, field: str, names: Sequence[str], wanted: Sequence[str], kind: str, robot_name: str
-) -> np.ndarray:
-    """Indices into the stored `names` giving `wanted` in its order: an order is never guessed."""
-    names = [str(n) for n in names]
-    if len(set(names)) != len(names):
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        raise InputError(path, field, f"duplicate {kind} names {dupes}")
-    missing = [j for j in wanted if j not in names]
-    if missing:
-        plural = "bodies" if kind == "body" else f"{kind}s"
-        raise InputError(path, field, f"{plural} of robot {robot_name} missing from the file: {missing}")
-    return np.array([names.index(j) for j in wanted])
 
 
 def make_motion(

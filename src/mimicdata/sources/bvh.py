@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import InputError
-from ..motion import SkeletonMotion
-from ..rotations import matrix_to_quat
-from ._common import MAX_FPS, read_bytes
+from ..motion import MAX_FPS, SkeletonMotion
+from ..geometry.rotations import matrix_to_quat
+from ._common import read_bytes
 
 # BVH world axes -> Z-up world axes, per declared up axis; both right-handed.
 UP_AXIS_TO_Z_UP = {
@@ -36,7 +38,12 @@ class _Joint:
     first_column: int
 
 
-def read_bvh(path: Path, robot: object = None, *, bvh_format: str | None = None) -> SkeletonMotion:
+FORMAT_HELP = "a skeleton format: the name of a file in mimicdata/retarget/configs/formats, or a path to a .yaml one"
+
+
+def read_bvh(
+    path: Path, robot: object = None, *, bvh_format: Annotated[str, Field(min_length=1, description=FORMAT_HELP)]
+) -> SkeletonMotion:
     """Read a BVH file with the length unit and up axis of a named skeleton format."""
     from ..retarget.formats import format_names, load_format
 
@@ -57,9 +64,9 @@ def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion
     raw = read_bytes(path)
     _check_layout(path, raw)
     joints, frame_time, declared = _read_hierarchy(path)
-    if not (np.isfinite(frame_time) and frame_time > 1.0 / MAX_FPS):
+    if not (np.isfinite(frame_time) and frame_time >= 1.0 / MAX_FPS):
         raise InputError(
-            path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}) Hz, found {frame_time}"
+            path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}] Hz, found {frame_time}"
         )
     fps = 1.0 / frame_time
     data, notes = _read_frames(path, raw, joints, declared)

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
 
 from ..errors import InputError
-from ..motion import RobotMotion
+from ..motion import MAX_FPS, RobotMotion
 from ..robot import RobotModel
-from ..rotations import xyzw_to_wxyz
+from ..geometry.rotations import xyzw_to_wxyz
 from ._common import fps_value, make_motion, parse_text_table, read_bytes, text_lines, unit_quats
 
 ROOT_COLUMNS = ("x", "y", "z", "qx", "qy", "qz", "qw")
 
+FPS_REQUIRED = "Unitree-layout CSV files store no frame rate"
 
-def read_csv(path: Path, robot: RobotModel, *, fps: float | None = None) -> RobotMotion:
+
+def read_csv(
+    path: Path, robot: RobotModel, *, fps: Annotated[float, Field(gt=0, le=MAX_FPS, description=FPS_REQUIRED)]
+) -> RobotMotion:
     path = Path(path)
     # The files store no rate and Unitree's sets differ (30 vs 60 fps), so guessing would mistime clips.
-    if fps is None:
-        raise InputError(path, "fps", "this CSV layout stores no frame rate: the fps option is required")
     rate = fps_value(path, "fps option", fps)
     columns = ROOT_COLUMNS + tuple(robot.joint_names)
     hint = f" (layout: {' '.join(ROOT_COLUMNS)} + {robot.num_joints} joint angles, no header row)"

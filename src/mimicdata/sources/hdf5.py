@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import h5py
 import numpy as np
@@ -10,8 +11,8 @@ import numpy as np
 from ..errors import InputError
 from ..motion import RobotMotion
 from ..robot import RobotModel
-from ..rotations import xyzw_to_wxyz
-from ._common import float_array, make_motion, resolve_fps, unit_quats
+from ..geometry.rotations import xyzw_to_wxyz
+from ._common import Rate, float_array, make_motion, resolve_fps, unit_quats
 
 QUAT_ORDERS = ("wxyz", "xyzw")
 
@@ -23,8 +24,8 @@ def read_hdf5(
     root_pos_key: str = "root_pos",
     root_quat_key: str = "root_quat",
     joint_pos_key: str = "joint_pos",
-    quat_order: str = "wxyz",
-    fps: float | None = None,
+    quat_order: Literal["wxyz", "xyzw"] = "wxyz",
+    fps: Rate | None = None,
 ) -> RobotMotion:
     path = Path(path)
     if quat_order not in QUAT_ORDERS:

@@ -10,14 +10,14 @@ import numpy as np
 from ..errors import InputError
 from ..motion import RobotMotion
 from ..robot import RobotModel
-from ..rotations import xyzw_to_wxyz
-from ._common import float_array, make_motion, resolve_fps, unit_quats
+from ..geometry.rotations import xyzw_to_wxyz
+from ._common import Rate, float_array, make_motion, resolve_fps, unit_quats
 from .safe_pickle import load_pickle
 
 REQUIRED = ("root_pos", "root_rot", "dof_pos")
 
 
-def read_pkl(path: Path, robot: RobotModel, *, fps: float | None = None) -> RobotMotion:
+def read_pkl(path: Path, robot: RobotModel, *, fps: Rate | None = None) -> RobotMotion:
     path = Path(path)
     data = load_pickle(path)
     if not isinstance(data, dict):

@@ -9,8 +9,9 @@ import numpy as np
 from ..errors import InputError
 from ..motion import RobotMotion
 from ..robot import RobotModel
-from ..rotations import euler_to_quat
-from ._common import fps_value, joint_columns, make_motion, parse_text_table, read_bytes, text_lines
+from ..geometry.rotations import euler_to_quat
+from ..dataset.foreign import joint_columns
+from ._common import Rate, fps_value, make_motion, parse_text_table, read_bytes, text_lines
 
 SEED_FPS = 120.0
 FRAME = "Frame"
@@ -19,7 +20,7 @@ ROTATE = ("root_rotateX", "root_rotateY", "root_rotateZ")
 JOINT_SUFFIX = "_dof"
 
 
-def read_seed_csv(path: Path, robot: RobotModel, *, fps: float | None = None) -> RobotMotion:
+def read_seed_csv(path: Path, robot: RobotModel, *, fps: Rate | None = None) -> RobotMotion:
     path = Path(path)
     rate = SEED_FPS if fps is None else fps_value(path, "fps option", fps)
     lines = text_lines(path, read_bytes(path))

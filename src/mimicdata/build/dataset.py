@@ -22,29 +22,27 @@ from typing import Any
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 
-from . import __version__
-from .discover import ClipItem, scan_source
-from .errors import BuildError, MimicdataError, RobotModelError, SpecError, StrictBuildError
-from .kinematics import motion_to_clip, resample
-from .lock import dataset_lock
-from .progress import Progress
-from .atomic import flush_filesystem, write_text_atomic
-from .cache import ClipCache, file_identity, link_or_copy
-from .manifest import ManifestRow, write_manifest
-from .preprocess import Rejection, preprocess, unknown_bodies
-from .robot import RobotModel, load_robot
-from .shards import SCHEMA_VERSION, ShardClip, bytes_per_frame, clip_file_loader, file_sha256, write_clip, write_shard
-from .ingest import load_robot_motion, reader_options
-from .spec import DatasetSpec, SourceSpec, check_inputs, load_spec
-from .split import assign_splits
-
-SPLITS = ("train", "val")
-
+from .. import __version__
+from ..dataset.layout import SPLITS, is_mimicdata_dataset
+from ..dataset.manifest import ManifestRow, write_manifest
+from ..dataset.shards import SCHEMA_VERSION, ShardClip, bytes_per_frame, clip_file_loader, write_shard
+from ..errors import BuildError, RobotModelError, SpecError, StrictBuildError
+from ..infra.atomic import flush_filesystem, write_text_atomic
+from ..infra.lock import dataset_lock
+from ..infra.progress import Progress
+from ..infra.workers import workers
+from ..robot import RobotModel, load_robot
+from ..spec import DatasetSpec, load_spec
+from ..stages.preprocess import unknown_bodies
+from ..stages.split import assign_splits
+from .cache import ClipCache
+from .clip import ClipResult, process_clip, writing
+from .discover import ClipItem, check_inputs, scan_source
 
 @dataclass(frozen=True)
 class BuildOptions:
     jobs: int = 1
-    force: bool = False
+    force: bool = False  # rebuild from scratch: compute every clip (the cache is refreshed, not read)
     output_root: Path = Path("data/datasets")
     max_shard_size_mb: float = 2048.0
     fk_check: bool = True  # MuJoCo check of a few written clips per source
@@ -64,151 +62,6 @@ HASH_MEMO_INTERVAL_S = 30.0
 STRICT_SHOWN = 20  # rejections spelled out in a --strict failure; the report lists all
 
 
-@dataclass
-class ClipResult:
-    """What processing one input file produced; small, so it crosses process boundaries cheaply."""
-
-    clip_id: str
-    source: str
-    file_rel: str
-    input_sha256: str = ""
-    kept: bool = False
-    reason: str = ""
-    detail: str = ""
-    num_frames: int = 0
-    flags: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    cache: str = ""  # "clip" or "motion" when a cache level served it, "" when computed
-    input_identity: str = ""  # see cache.file_identity; with input_sha256, remembered for the next build
-
-
-def process_clip(
-    item: ClipItem,
-    source: SourceSpec,
-    spec: DatasetSpec,
-    clip_path: Path,
-    cache: ClipCache | None = None,
-    known_input: list[str] | None = None,
-) -> ClipResult:
-    """Run one file through every per-clip stage, from the cache where it can; never raises for a bad clip.
-
-    `known_input` is [identity, sha256] of the file as an earlier build saw it;
-    the hash is reused only if the file's identity is unchanged.
-    """
-    result = ClipResult(item.clip_id, item.source, item.file_rel)
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        result.timings[stage] = result.timings.get(stage, 0.0) + now - clock
-        clock = now
-
-    try:
-        robot = load_robot(spec.robot)
-        result.input_identity = file_identity(item.path)
-        if known_input and known_input[0] == result.input_identity:
-            result.input_sha256 = known_input[1]
-        else:
-            result.input_sha256 = file_sha256(item.path)
-        options = reader_options(source)
-        motion_key = ClipCache.motion_key(
-            result.input_sha256, source.type, options, source.max_frames, robot.sha256,
-            Path(source.bvh_format) if source.bvh_format and source.bvh_format.endswith((".yaml", ".yml")) else None,
-        )
-        clip_key = ClipCache.clip_key(motion_key, {
-            "target_fps": spec.target_fps, "preprocess": spec.preprocess.model_dump(mode="json"),
-            "weight": source.weight, "clip_id": item.clip_id,
-        })
-        hit = cache.load_clip(clip_key) if cache else None
-        if hit is not None:
-            fields, cached_file = hit
-            for name in CACHED_FIELDS:
-                setattr(result, name, fields[name])
-            if cached_file is not None:
-                with _writing(clip_path):
-                    link_or_copy(cached_file, clip_path)
-            result.cache = "clip"
-            lap("cache")
-            return result
-        loaded = cache.load_motion(motion_key) if cache else None
-        if loaded is None:
-            motion, notes = load_robot_motion(source.type, item.path, robot, max_frames=source.max_frames, **options)
-            if file_identity(item.path) != result.input_identity:
-                # What was read may not be what was hashed: nothing may be cached or kept under that hash.
-                result.reason, result.input_identity = "input_changed", ""
-                result.detail = f"{item.path} changed while the build was reading it; build again once it is final"
-                return result
-            if cache:
-                with _writing(cache.root):
-                    cache.store_motion(motion_key, motion, tuple(notes))
-        else:
-            motion, notes = loaded
-            result.cache = "motion"
-        result.notes = list(notes)
-        lap("ingest")
-        motion = resample(motion, spec.target_fps)
-        lap("resample")
-        clip = motion_to_clip(robot, motion)
-        lap("fk")
-        processed = preprocess(clip, spec.preprocess, robot)
-        lap("preprocess")
-        if isinstance(processed, Rejection):
-            result.reason, result.detail = processed.reason, processed.detail
-        else:
-            result.flags = _limit_flags(processed.joint_pos, robot)
-            with _writing(clip_path):
-                clip_sha256 = write_clip(clip_path, item.clip_id, processed, source.weight, durable=False)
-            lap("write")
-            result.kept = True
-            result.num_frames = processed.num_frames
-        if cache:
-            kept = result.kept
-            with _writing(cache.root):
-                cache.store_clip(clip_key, _cached_fields(result), clip_path if kept else None, clip_sha256 if kept else "")
-    except BuildError:
-        raise  # the build's own writes failed (disk full, read-only): no clip is to blame
-    except MimicdataError as exc:
-        result.reason, result.detail = "unreadable", str(exc)
-    except Exception as exc:  # a bad clip must never take the build down
-        result.reason, result.detail = "error", f"{type(exc).__name__}: {exc}"
-    return result
-
-
-@contextmanager
-def _writing(target: Path, what: str = "cannot write") -> Iterator[None]:
-    """An OSError while writing (disk full, read-only, no permission) stops the build with where and why."""
-    try:
-        yield
-    except OSError as exc:
-        raise BuildError(
-            f"{what} {target}: {exc.strerror or exc}"
-            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else "")
-            + "; the build stopped and published nothing, any earlier dataset is untouched"
-        ) from None
-
-
-CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes")  # what a clip-level hit restores
-
-
-def _cached_fields(result: ClipResult) -> dict[str, Any]:
-    return {name: getattr(result, name) for name in CACHED_FIELDS}
-
-
-def _limit_flags(joint_pos: np.ndarray, robot: RobotModel) -> list[str]:
-    """Clips beyond the joint limits are kept but flagged, so users can see and filter them."""
-    excess = robot.limit_excess(joint_pos)
-    bad = excess > 1e-3
-    if not bad.any():
-        return []
-    worst = int(np.argmax(excess.max(axis=0)))
-    return [
-        f"joint_limits: {int(bad.any(axis=1).sum())} frames outside joint limits "
-        f"(worst {robot.joint_names[worst]} by {excess[:, worst].max():.3f} rad)"
-    ]
-
-
 def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions()) -> dict[str, Any]:
     """Build the dataset a spec describes; returns the build report (also written as build_info.json)."""
     started = time.perf_counter()
@@ -225,7 +78,7 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
     dataset_dir = output_root / spec.name
     _check_output_root(spec, output_root)
     with dataset_lock(output_root, spec.name, options.wait_for_lock):
-        _check_output(dataset_dir, options.force)
+        _check_output(dataset_dir)
         _clear_leftovers(output_root, spec.name)
         timings: dict[str, float] = {}
         scans = {s.name: scan_source(s) for s in spec.sources}
@@ -233,15 +86,15 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
         timings["discover"] = time.perf_counter() - started
 
         staging = output_root / f".{spec.name}.staging-{os.getpid()}"
-        with _writing(output_root, "cannot write to output root"):
+        with writing(output_root, "cannot write to output root"):
             staging.mkdir(parents=True)
         try:
-            with _writing(dataset_dir, "writing the dataset failed"):
+            with writing(dataset_dir, "writing the dataset failed"):
                 report = _build_into(staging, spec, options, robot, scans, items, duplicates, timings)
             report["spec_path"] = str(Path(spec_path).resolve())
             report["built_at_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             report["timings_s"]["total"] = round(time.perf_counter() - started, 3)
-            with _writing(dataset_dir, "writing the dataset failed"):
+            with writing(dataset_dir, "writing the dataset failed"):
                 write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
                 flush_filesystem(staging)  # every staged file at once, so none is lost to a power cut after the swap
                 _swap_into_place(staging, dataset_dir)
@@ -269,15 +122,15 @@ def _check_output_root(spec: DatasetSpec, output_root: Path) -> None:
             )
 
 
-def _check_output(dataset_dir: Path, force: bool) -> None:
-    if dataset_dir.exists():
-        if not force:
-            raise BuildError(f"{dataset_dir} already exists; pass --force to rebuild it")
-        if any(dataset_dir.iterdir()) and not (dataset_dir / "build_info.json").is_file():
-            raise BuildError(
-                f"{dataset_dir} exists and is not a mimicdata dataset (no build_info.json); "
-                "refusing to replace it even with --force"
-            )
+def _check_output(dataset_dir: Path) -> None:
+    """An existing dataset is updated (replaced once the new one is complete); anything else there is never touched."""
+    if dataset_dir.exists() and not dataset_dir.is_dir():
+        raise BuildError(f"{dataset_dir} exists and is not a directory; refusing to replace it")
+    if dataset_dir.is_dir() and any(dataset_dir.iterdir()) and not is_mimicdata_dataset(dataset_dir):
+        raise BuildError(
+            f"{dataset_dir} exists and is not a mimicdata dataset (no build_info.json); refusing to replace it; "
+            "move it away or choose another --output-root"
+        )
 
 
 def _unique_items(scans: dict) -> tuple[list[ClipItem], list[ClipResult]]:
@@ -310,13 +163,15 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         cache.sweep()
     known = cache.input_hashes(spec.name) if cache else {}
     tasks = (
-        delayed(process_clip)(i, sources[i.source], spec, _clip_path(staging, i), cache, known.get(str(i.path)))
+        delayed(process_clip)(
+            i, sources[i.source], spec, _clip_path(staging, i), cache, known.get(str(i.path)), not options.force
+        )
         for i in items
     )
     progress = Progress(len(items)) if options.progress else None
     results: list[ClipResult] = []
     remembered = time.monotonic()
-    with _workers(options) as n_jobs:
+    with workers(options.backend, options.jobs, options.scheduler, options.scheduler_timeout_s) as n_jobs:
         for result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
             results.append(result)
             if progress:
@@ -415,34 +270,10 @@ def _input_hashes(items: list[ClipItem], results: list[ClipResult], known: dict)
     return memo
 
 
-@contextmanager
-def _workers(options: BuildOptions) -> Iterator[int]:
-    """The n_jobs for joblib, inside the backend the options ask for."""
-    if options.backend == "local":
-        yield max(1, int(options.jobs))
-        return
-    if options.backend != "dask":
-        raise BuildError(f"unknown backend {options.backend!r}; use 'local' or 'dask'")
-    if not options.scheduler:
-        raise BuildError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    try:
-        from distributed import Client
-    except ImportError:
-        raise BuildError("--backend dask needs dask.distributed: pip install 'mimicdata[dask]'") from None
-    try:
-        client = Client(options.scheduler, timeout=options.scheduler_timeout_s)
-    except (OSError, TimeoutError) as exc:
-        raise BuildError(f"cannot reach the Dask scheduler at {options.scheduler}: {exc}") from None
-    try:
-        with parallel_config(backend="dask"):
-            yield -1  # every worker the cluster has
-    finally:
-        client.close()
-
-
 def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel) -> dict[str, Any]:
     """The first clips of each source (by id), as written, checked against MuJoCo."""
-    from .fkcheck import MujocoReference, check_stored, stored_clips  # mujoco: not needed by the clip workers
+    from ..dataset.stored import stored_clips
+    from ..stages.fk_check import MujocoReference, check_stored  # mujoco: not needed by the clip workers
 
     chosen: dict[str, list[ManifestRow]] = {}
     for row in sorted(rows, key=lambda r: r.clip_id):

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import write_text_atomic
-from .errors import InputError
-from .inspection import Inspection
+from ..infra.atomic import write_text_atomic
+from ..errors import InputError
+from .inspect_dataset import Inspection
 
 REPORT_NAME = "report.html"
 _MARK = "<!-- mimicdata inspect-dataset report -->"

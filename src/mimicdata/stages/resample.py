@@ -1,12 +1,11 @@
-"""Resampling and the FK + velocities stage: RobotMotion -> MotionClip."""
+"""Resampling a robot motion onto a fixed clock."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .motion import MotionClip, RobotMotion
-from .robot import RobotModel
-from .rotations import angular_velocity, quat_continuity, quat_normalize, quat_slerp
+from ..geometry.rotations import quat_continuity, quat_normalize, quat_slerp
+from ..motion import RobotMotion
 
 
 def resampled_frame_count(num_frames: int, source_fps: float, target_fps: float) -> int:
@@ -43,32 +42,3 @@ def resample(motion: RobotMotion, target_fps: float) -> RobotMotion:
         joint_pos=lerp(motion.joint_pos),
         joint_names=motion.joint_names,
     )
-
-
-def motion_to_clip(robot: RobotModel, motion: RobotMotion) -> MotionClip:
-    """Body poses by batched FK, then velocities by finite differences on the clip's clock."""
-    if tuple(motion.joint_names) != robot.joint_names:
-        raise ValueError("motion joints are not in the robot's order")
-    fps = motion.fps
-    if not float(fps).is_integer():
-        raise ValueError(f"clips are stored at integer rates; resample first (fps={fps})")
-    body_pos, body_quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
-    dt = 1.0 / fps
-    return MotionClip(
-        fps=int(fps),
-        joint_names=robot.joint_names,
-        body_names=robot.body_names,
-        joint_pos=motion.joint_pos,
-        joint_vel=_gradient(motion.joint_pos, dt),
-        body_pos_w=body_pos,
-        body_quat_w=body_quat,
-        body_lin_vel_w=_gradient(body_pos, dt),
-        body_ang_vel_w=angular_velocity(body_quat, dt),
-    )
-
-
-def _gradient(x: np.ndarray, dt: float) -> np.ndarray:
-    """Central differences inside, one-sided at the ends; zeros for a single frame."""
-    if x.shape[0] < 2:
-        return np.zeros_like(x)
-    return np.gradient(x, dt, axis=0)

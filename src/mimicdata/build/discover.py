@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import InputError, SpecError
-from .sources import SUFFIXES
-from .spec import SourceSpec
-
-# What a dataset directory holds: pointing an npz source at one would ingest our own shards.
-_DATASET_MARKERS = ("build_info.json", "manifest_resolved.csv")
+from ..dataset.layout import looks_like_dataset
+from ..errors import InputError, SpecError
+from ..sources import SUFFIXES
+from ..spec import DatasetSpec, SourceSpec
 
 
 @dataclass(frozen=True)
@@ -50,9 +48,31 @@ def input_problem(source: SourceSpec) -> str | None:
             f"{root} is a {root.suffix or 'suffix-less'} file; a {source.type} source takes "
             f"{'/'.join(suffixes)} files or a folder of them"
         )
-    if root.is_dir() and any((root / m).exists() for m in _DATASET_MARKERS):
+    # Pointing an npz source at a dataset would ingest our own shards.
+    if looks_like_dataset(root):
         return f"{root} is a built dataset directory; point the source at motion files, not at a mimicdata output"
     return None
+
+
+def check_inputs(spec: DatasetSpec, spec_path: str | Path) -> None:
+    """Fail before any work, listing every input that is missing or of the wrong kind."""
+    problems = []
+    for i, s in enumerate(spec.sources):
+        where = f"  sources[{i}] ({s.name})"
+        if not s.input.exists():
+            problems.append(f"{where}.input: {s.input} does not exist")
+        elif not (s.input.is_file() or s.input.is_dir()):
+            problems.append(f"{where}.input: {s.input} is neither a file nor a directory")
+        elif problem := input_problem(s):
+            problems.append(f"{where}.input: {problem}")
+        metadata = getattr(s, "metadata_csv", None)
+        if metadata is not None and not metadata.is_file():
+            problems.append(f"{where}.metadata_csv: {metadata} is not a file")
+        fmt = s.format_file()
+        if fmt is not None and not fmt.is_file():
+            problems.append(f"{where}.bvh_format: skeleton format file {fmt} does not exist")
+    if problems:
+        raise SpecError(f"{spec_path}: {len(problems)} input(s) missing or unusable:\n" + "\n".join(problems))
 
 
 def scan_source(source: SourceSpec) -> SourceScan:
@@ -77,7 +97,7 @@ def scan_source(source: SourceSpec) -> SourceScan:
             scan.excluded["exclude_patterns"] = scan.excluded.get("exclude_patterns", 0) + 1
             continue
         scan.items.append(ClipItem(source.name, path, rel))
-    if source.metadata_csv is not None and source.filters:
+    if getattr(source, "filters", None) and getattr(source, "metadata_csv", None) is not None:
         allowed = _seed_metadata_allowed(source)
         kept = [i for i in scan.items if i.rel in allowed or PurePosixPath(i.rel).name in allowed]
         if len(kept) < len(scan.items):
@@ -106,12 +126,12 @@ def _cell_matches(cell: str, allowed: Any) -> bool:
 
 def _seed_metadata_allowed(source: SourceSpec) -> set[str]:
     """Clip keys (relative path without suffix, or bare stem) whose metadata row passes every filter."""
-    path = source.metadata_csv
-    assert path is not None
+    path: Path = getattr(source, "metadata_csv")
+    filters: dict[str, list[Any]] = getattr(source, "filters")
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
-        missing = [c for c in source.filters if c not in header]
+        missing = [c for c in filters if c not in header]
         if missing:
             raise InputError(path, ", ".join(missing), f"filter column(s) not in the header {header}")
         path_column = next((c for c in ("move_g1_path", "filename", "file", "path") if c in header), None)
@@ -119,7 +139,7 @@ def _seed_metadata_allowed(source: SourceSpec) -> set[str]:
             raise InputError(path, "move_g1_path", f"no column naming the motion file; header is {header}")
         allowed: set[str] = set()
         for row in reader:
-            if all(any(_cell_matches(row[c], v) for v in values) for c, values in source.filters.items()):
+            if all(any(_cell_matches(row[c], v) for v in values) for c, values in filters.items()):
                 name = PurePosixPath(row[path_column].strip().replace("\\", "/"))
                 allowed.add(name.with_suffix("").name)
                 allowed.add(name.with_suffix("").as_posix())

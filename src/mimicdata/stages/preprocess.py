@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .motion import MotionClip
-from .robot import RobotModel
-from .spec import PreprocessSpec
+from ..motion import MotionClip
+from ..robot import RobotModel
+from ..spec import PreprocessSpec
 
 
 @dataclass(frozen=True)
@@ -60,17 +60,9 @@ def normalize_root_xy(clip: MotionClip, root: int) -> MotionClip:
     return clip.translated(offset)
 
 
-def lowest_sole_height(clip: MotionClip, robot: RobotModel, feet: tuple[str, ...]) -> np.ndarray:
-    """(T, F) height of each foot's lowest sole point."""
-    return np.stack(
-        [robot.sole_points_world(f, clip.body_pos_w, clip.body_quat_w)[..., 2].min(axis=1) for f in feet],
-        axis=1,
-    )
-
-
 def ground_align(clip: MotionClip, robot: RobotModel, feet: tuple[str, ...], mode: str) -> MotionClip:
     """Shift vertically so the lowest sole point (not the ankle origin) sits at z = 0."""
-    soles = lowest_sole_height(clip, robot, feet)
+    soles = robot.lowest_sole_heights(clip.body_pos_w, clip.body_quat_w, feet)
     ground = soles.min() if mode == "clip_min_foot" else soles[0].min()
     return clip.translated(np.array([0.0, 0.0, -ground]))
 
@@ -122,7 +114,7 @@ def _off_ground_too_long(
 def _all_off_ground(clip, options, robot, root, feet) -> Rejection | None:
     if options.max_all_off_ground_s is None:
         return None
-    lowest = np.minimum(clip.body_pos_w[..., 2].min(axis=1), lowest_sole_height(clip, robot, feet).min(axis=1))
+    lowest = np.minimum(clip.body_pos_w[..., 2].min(axis=1), robot.lowest_sole_heights(clip.body_pos_w, clip.body_quat_w, feet).min(axis=1))
     return _off_ground_too_long(
         lowest > options.off_ground_height, clip.fps, options.max_all_off_ground_s,
         "airborne_too_long", "whole body", options.off_ground_height,
@@ -132,7 +124,7 @@ def _all_off_ground(clip, options, robot, root, feet) -> Rejection | None:
 def _feet_off_ground(clip, options, robot, root, feet) -> Rejection | None:
     if options.max_feet_off_ground_s is None:
         return None
-    soles = lowest_sole_height(clip, robot, feet)
+    soles = robot.lowest_sole_heights(clip.body_pos_w, clip.body_quat_w, feet)
     return _off_ground_too_long(
         (soles > options.foot_off_ground_height).all(axis=1), clip.fps, options.max_feet_off_ground_s,
         "feet_off_ground_too_long", "both feet", options.foot_off_ground_height,

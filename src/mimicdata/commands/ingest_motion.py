@@ -1,57 +1,20 @@
-"""Any source file -> robot motion, and the standalone ingest of a folder into clip files."""
+"""ingest-motion: a folder of motion files of one source type -> one clip file each, retargeting BVH."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from joblib import Parallel, delayed
 
-from .discover import ClipItem, scan_source
-from .errors import BuildError, MimicdataError
-from .kinematics import motion_to_clip, resample
-from .motion import RobotMotion, SkeletonMotion
-from .robot import RobotModel, load_robot
-from .shards import write_clip
-from .sources import read_motion
-from .spec import SourceSpec
-
-
-def load_robot_motion(
-    source_type: str,
-    path: Path,
-    robot: RobotModel,
-    *,
-    max_frames: int | None = None,
-    **options: Any,
-) -> tuple[RobotMotion, tuple[str, ...]]:
-    """Read one file and, for a human skeleton, retarget it: robot motion plus warnings."""
-    motion = read_motion(source_type, path, robot, **options).head(max_frames)
-    if isinstance(motion, SkeletonMotion):
-        from .retarget import load_format, retarget_skeleton  # scipy: only human motion needs it
-
-        result = retarget_skeleton(motion, load_format(options["bvh_format"]), robot, path)
-        return result.motion, result.notes
-    return motion, ()
-
-
-def reader_options(source: SourceSpec) -> dict[str, Any]:
-    """The per-type options a reader takes from its source spec."""
-    if source.type == "bvh":
-        return {"bvh_format": source.bvh_format}
-    if source.type in ("csv", "seed_csv"):
-        return {"fps": source.fps} if source.fps is not None else {}
-    if source.type == "hdf5":
-        return {
-            "fps": source.fps,
-            "root_pos_key": source.root_pos_key,
-            "root_quat_key": source.root_quat_key,
-            "joint_pos_key": source.joint_pos_key,
-            "quat_order": source.quat_order,
-        }
-    return {}
+from ..build.clip import finish_clip, read_robot_motion
+from ..build.discover import ClipItem, scan_source
+from ..dataset.shards import write_clip
+from ..errors import BuildError, MimicdataError
+from ..robot import load_robot
+from ..spec import PreprocessSpec, SourceSpec
+from ..stages.preprocess import Rejection
 
 
 @dataclass
@@ -62,6 +25,7 @@ class IngestResult:
     num_frames: int = 0
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -71,15 +35,17 @@ def ingest_one(item: ClipItem, source: SourceSpec, robot_spec: str, output: Path
     result = IngestResult(item.clip_id, str(item.path))
     try:
         robot = load_robot(robot_spec)
-        motion, notes = load_robot_motion(
-            source.type, item.path, robot, max_frames=source.max_frames, **reader_options(source)
-        )
+        motion, notes = read_robot_motion(source, item.path, robot)
         # Clip files store an integer rate: the source's own, rounded, unless asked.
-        motion = resample(motion, fps or max(1, round(motion.fps)))
-        clip = motion_to_clip(robot, motion)
-        target = output / f"{item.rel}.npz"
-        write_clip(target, item.clip_id, clip, source.weight)
-        result.output, result.num_frames, result.notes = str(target), clip.num_frames, list(notes)
+        finished = finish_clip(motion, robot, fps or max(1, round(motion.fps)), PreprocessSpec())
+        if isinstance(finished, Rejection):
+            result.error = finished.detail
+        else:
+            target = output / f"{item.rel}.npz"
+            write_clip(target, item.clip_id, finished.clip, source.weight)
+            result.output, result.num_frames = str(target), finished.clip.num_frames
+            result.flags = list(finished.flags)
+        result.notes = list(notes)
     except MimicdataError as exc:
         result.error = str(exc)
     except Exception as exc:  # one bad file must not stop the others

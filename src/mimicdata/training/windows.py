@@ -1,6 +1,6 @@
 """Windows of frames over a shard directory, in numpy: opening, checking, sampling and gathering.
 
-The torch loaders (mimicdata.loaders) are a thin layer over this. Opening
+The torch loaders (mimicdata.training.loaders) are a thin layer over this. Opening
 reads each shard's zip directory and its small per-clip arrays only; frame
 arrays are memory-mapped on first use, per process, and read window by
 window.
@@ -14,33 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ShardError
-from .motion import ARRAY_KEYS
-from .shards import Shard
-
-SPLITS = ("train", "val")
-
-
-def shard_files(path: Path, split: str | None = None) -> list[Path]:
-    """The shards of a dataset split, of a shard directory, or one shard file."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise ShardError(f"{path}: not found")
-    is_dataset = (path / "build_info.json").is_file() or any((path / s).is_dir() for s in SPLITS)
-    if is_dataset:
-        split = split or "train"
-        if split not in SPLITS:
-            raise ShardError(f"{path}: split must be one of {SPLITS}, not {split!r}")
-        path = path / split
-    elif split is not None:
-        raise ShardError(f"{path}: a shard directory has no splits; drop split={split!r} or pass the dataset directory")
-    files = sorted(p for p in path.glob("*.npz") if not p.name.startswith("."))
-    if not files:
-        raise ShardError(f"{path}: holds no .npz shards")
-    return files
-
+from ..errors import ShardError
+from ..motion import ARRAY_KEYS
+from ..dataset.layout import shard_files
+from ..dataset.shards import Shard
 
 @dataclass(frozen=True)
 class Window:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_file
-from .errors import ShardError
-from .motion import ARRAY_KEYS, MotionClip
+from ..infra.atomic import atomic_file
+from ..errors import ShardError
+from .layout import clip_starts
+from ..motion import ARRAY_KEYS, MotionClip
 
 SCHEMA_VERSION = 1
 FLOAT_DTYPE = np.float32
@@ -87,7 +88,7 @@ def write_shard(
     one clip whatever the shard size.
     """
     lengths = np.array([c.num_frames for c in clips], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    starts = clip_starts(lengths)
     total = int(lengths.sum())
     meta = {
         "fps": np.array(fps, dtype=np.int64),
@@ -147,7 +148,7 @@ def write_clip(path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0, 
 def atomic_write(
     path: Path, write: Callable[[zipfile.ZipFile], None], durable: bool = True, in_memory: bool = False
 ) -> str:
-    """Write a zip atomically (see mimicdata.atomic); returns the sha256 of what was written."""
+    """Write a zip atomically (see mimicdata.infra.atomic); returns the sha256 of what was written."""
     if in_memory:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:

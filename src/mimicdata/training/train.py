@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .atomic import atomic_file, write_text_atomic
-from .errors import MimicdataError
+from ..infra.atomic import atomic_file, write_text_atomic
+from ..errors import MimicdataError
 from .loaders import MotionWindows
-from .shards import file_sha256
-from .windows import shard_files
+from ..dataset.shards import file_sha256
+from ..dataset.layout import shard_files
 
 FEATURE_KEYS = ["joint_pos", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w"]
 VAL_SEED = 1_000_003

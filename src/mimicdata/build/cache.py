@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .atomic import atomic_file, sweep_temporaries
-from .motion import RobotMotion
-from .shards import file_sha256
+from .. import __version__
+from ..infra.atomic import atomic_file, sweep_temporaries
+from ..motion import RobotMotion
+from ..dataset.shards import file_sha256
 
 # Bump when a stage's output changes for the same inputs and options.
 CACHE_SCHEMA = 2
@@ -44,7 +44,7 @@ def _digest(*parts: Any) -> str:
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """The tool version, the cache schema and the content of every bundled retarget config."""
-    configs = Path(__file__).parent / "retarget" / "configs"
+    configs = Path(__file__).parents[1] / "retarget" / "configs"
     h = hashlib.sha256(f"{__version__}/{CACHE_SCHEMA}".encode())
     for path in sorted(configs.rglob("*")):
         if path.is_file():

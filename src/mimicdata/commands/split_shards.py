@@ -19,13 +19,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .atomic import sweep_temporaries, write_text_atomic
-from .errors import InputError, ShardError
-from .manifest import read_manifest, write_manifest
-from .shards import Member, Shard, file_sha256, write_members
+from ..infra.atomic import sweep_temporaries, write_text_atomic
+from ..errors import InputError, ShardError
+from ..dataset.manifest import read_manifest, write_manifest
+from ..dataset.layout import clip_starts, dataset_shards, is_dataset_dir
+from ..dataset.shards import Member, Shard, file_sha256, write_members
 
 SHARED_KEYS = ("fps", "body_names", "joint_names", "schema_version", "window_steps")
-SPLITS = ("train", "val")
 _BLOCK_BYTES = 32 << 20  # rows are copied in blocks of about this size
 _MEMBER_OVERHEAD = 320  # zip local + central headers, npy header and alignment of one member
 
@@ -111,12 +111,11 @@ def _shard_groups(source: Path) -> dict[str, list[Path]]:
     """{"train": [...], "val": [...]} for a dataset directory, {"": [...]} for a shard directory."""
     if not source.is_dir():
         raise InputError(source, None, "not a directory of shards (or a dataset directory)")
-    splits = {s: sorted((source / s).glob("*.npz")) for s in SPLITS if (source / s).is_dir()}
-    if (source / "build_info.json").is_file() or any(splits.values()):
-        groups = {s: files for s, files in splits.items() if files}
+    splits = dataset_shards(source)
+    if is_dataset_dir(source) or splits:
+        groups = splits
     else:
-        groups = {"": sorted(source.glob("*.npz"))}
-    groups = {s: [f for f in files if not f.name.startswith(".")] for s, files in groups.items()}
+        groups = {"": sorted(f for f in source.glob("*.npz") if not f.name.startswith("."))}
     if not any(groups.values()):
         raise InputError(source, None, "holds no .npz shards (nor train/ or val/ directories of them)")
     return groups
@@ -227,7 +226,7 @@ def _clips_of(shard: Shard, n: int, layout: _Layout) -> Iterator[_Clip]:
     if "clip_starts" in layout.clip_rows:
         starts = np.asarray(shard["clip_starts"])
     else:
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        starts = clip_starts(lengths)
     for key in layout.clip_rows:
         if shard.header(key)[0][0] != len(lengths):
             raise InputError(shard.path, key, f"has {shard.header(key)[0][0]} rows for {len(lengths)} clips")
@@ -265,7 +264,7 @@ def _members(shards: list[Shard], layout: _Layout, group: list[_Clip]) -> Iterat
             row, dtype = layout.clip_rows[key]
             if key == "clip_starts":
                 lengths = np.array([c.length for c in group], dtype=np.int64)
-                values = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(dtype)
+                values = clip_starts(lengths).astype(dtype)
             else:
                 values = np.array([shards[c.shard][key][c.index] for c in group], dtype=dtype).reshape(len(group), *row)
             yield key, values.shape, values.dtype, iter([values.tobytes()])

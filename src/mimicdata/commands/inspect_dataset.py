@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, MimicdataError
-from .fkcheck import foreign_clip
-from .manifest import read_manifest
-from .robot import RobotModel, load_robot
-from .shards import Shard, is_shard
-from .sources.npz import is_world_body
-
-SPLITS = ("train", "val")
+from ..dataset.foreign import body_layout, is_world_body, joint_layout, names_of
+from ..dataset.layout import BUILD_INFO, MANIFEST, SPLITS, clip_starts, dataset_shards, is_dataset_dir, npz_files
+from ..dataset.manifest import read_manifest
+from ..dataset.shards import Shard, is_shard
+from ..dataset.stored import foreign_clip, shard_clip_ids
+from ..errors import InputError, MimicdataError
+from ..robot import RobotModel, load_robot
 
 
 @dataclass
@@ -158,15 +157,18 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
     if not path.exists():
         raise InputError(path, None, "not found")
     collector = _Collector(robot)
-    if (path / "build_info.json").is_file():
+    if is_dataset_dir(path):
         result = Inspection(str(path), "dataset")
-        _read_build_record(path, result)
+        if (path / BUILD_INFO).is_file():
+            _read_build_record(path, result)
+        else:
+            _note(result, f"{path} has no {BUILD_INFO}: not built by mimicdata (the old tool's layout?)")
         sources = _manifest_sources(path)
-        for split in SPLITS:
-            for file in sorted((path / split).glob("*.npz")):
+        for split, files in dataset_shards(path).items():
+            for file in files:
                 collector.shard(file, split, path, result, sources)
     else:
-        files = sorted(p for p in path.rglob("*.npz") if not p.name.startswith(".")) if path.is_dir() else [path]
+        files = npz_files(path)
         if not files:
             raise InputError(path, None, "holds no .npz files")
         result = Inspection(str(path), "shards")
@@ -201,7 +203,7 @@ def _read_build_record(path: Path, result: Inspection) -> None:
 
 
 def _manifest_sources(path: Path) -> dict[str, str]:
-    manifest = path / "manifest_resolved.csv"
+    manifest = path / MANIFEST
     return {r.clip_id: r.source for r in read_manifest(manifest)} if manifest.is_file() else {}
 
 
@@ -220,11 +222,7 @@ class _Collector:
         try:
             shard = Shard(file)
             lengths = np.asarray(shard["clip_lengths"])
-            starts = (
-                np.asarray(shard["clip_starts"])
-                if "clip_starts" in shard
-                else np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            )
+            starts = np.asarray(shard["clip_starts"]) if "clip_starts" in shard else clip_starts(lengths)
             names = self._names(shard, file, result)
             if self.names is not None and names != self.names:
                 raise InputError(file, "joint_names", "differ from those of the files before it")
@@ -233,7 +231,7 @@ class _Collector:
             result.notes.append(f"skipped {file}: {exc}")
             return
         n = len(lengths)
-        ids = [str(i) for i in shard["clip_ids"]] if "clip_ids" in shard else [f"{file.stem}#{i}" for i in range(n)]
+        ids = shard_clip_ids(file, shard)
         fps = (
             np.asarray(shard["clip_fps"], dtype=float)
             if "clip_fps" in shard
@@ -273,32 +271,36 @@ class _Collector:
 
     def _names(self, shard: Shard, file: Path, result: Inspection) -> list[str]:
         width = shard.header("joint_pos")[0][1]
-        if "joint_names" in shard:
-            names = [str(n) for n in shard["joint_names"]]
-        elif width == self.robot.num_joints:
-            names = list(self.robot.joint_names)
-            _note(result, f"{file.name} has no joint_names: assumed {self.robot.name}'s joint order")
-        else:
-            names = [f"joint_{j}" for j in range(width)]
-            _note(result, f"{file.name} has no joint_names and {width} joints: limits unknown")
+        stored = names_of(file, "joint_names", shard["joint_names"]) if "joint_names" in shard else None
         if "body_names" in shard and result.body_names is None:
-            result.body_names = [str(n) for n in shard["body_names"]]
-        return names
+            result.body_names = names_of(file, "body_names", shard["body_names"])
+        if stored is not None:
+            return stored
+        try:
+            layout = joint_layout(file, width, None, self.robot)
+        except InputError:
+            _note(result, f"{file.name} has no joint_names and {width} joints: limits unknown")
+            return [f"joint_{j}" for j in range(width)]
+        if layout.note:
+            _note(result, layout.note)
+        return list(self.robot.joint_names)
 
     def _root_body(self, shard: Shard, file: Path, result: Inspection) -> int | None:
         if "body_pos_w" not in shard:
             return None
-        if "body_names" in shard:
-            names = [str(n) for n in shard["body_names"]]
-            if self.robot.root_body in names:
-                return names.index(self.robot.root_body)
-        frames = shard.header("body_pos_w")[0][0]
-        if "body_quat_w" in shard and frames:
+        frames, B = shard.header("body_pos_w")[0][:2]
+        names = names_of(file, "body_names", shard["body_names"]) if "body_names" in shard else None
+        world = False
+        if names is None and "body_quat_w" in shard and frames and B == len(self.robot.body_names) + 1:
             # Body 0 must be the static world frame all through; a thousand spread frames tell without reading all.
             picked = np.unique(np.linspace(0, frames - 1, min(frames, 1000)).astype(np.int64))
-            pos, quat = shard["body_pos_w"][picked, 0], shard["body_quat_w"][picked, 0]
-            if is_world_body(pos, quat):
-                return 1  # MuJoCo's world body in front
+            world = is_world_body(shard["body_pos_w"][picked, 0], shard["body_quat_w"][picked, 0])
+        try:
+            index = body_layout(file, B, names, self.robot, world_first=world).index(self.robot, self.robot.root_body)
+        except InputError:
+            index = -1
+        if index >= 0:
+            return index
         _note(result, f"{file.name}: root taken as body 0 (no '{self.robot.root_body}' among its body names)")
         return 0
 

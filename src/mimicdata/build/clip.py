@@ -1,0 +1,211 @@
+"""One input file through every per-clip stage, in order.
+
+read (and retarget a human skeleton) -> resample -> FK and velocities ->
+preprocess / filter -> joint-limit flags -> clip file. `finish_clip` is
+that order after reading, for every command that makes clips (the build,
+ingest-motion); `process_clip` is the build's worker: the same, served from
+the cache where it can, and never raising for a bad clip.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..dataset.shards import file_sha256, write_clip
+from ..errors import BuildError, MimicdataError
+from ..motion import MotionClip, RobotMotion, SkeletonMotion
+from ..robot import RobotModel, load_robot
+from ..sources import read_motion
+from ..spec import DatasetSpec, PreprocessSpec, SourceSpec
+from ..stages.fk import motion_to_clip
+from ..stages.preprocess import Rejection, preprocess
+from ..stages.resample import resample
+from .cache import ClipCache, file_identity, link_or_copy
+from .discover import ClipItem
+
+LIMIT_TOLERANCE_RAD = 1e-3
+
+
+def read_robot_motion(source: SourceSpec, path: Path, robot: RobotModel) -> tuple[RobotMotion, tuple[str, ...]]:
+    """Read one file and, for a human skeleton, retarget it: robot motion plus notes."""
+    motion = read_motion(source.type, path, robot, **source.reader_options()).head(source.max_frames)
+    if isinstance(motion, SkeletonMotion):
+        from ..retarget import retarget_skeleton  # scipy: only human motion needs it
+
+        result = retarget_skeleton(motion, source.skeleton_format(), robot, path)
+        return result.motion, result.notes
+    return motion, ()
+
+
+@dataclass(frozen=True)
+class FinishedClip:
+    clip: MotionClip
+    flags: tuple[str, ...]  # kept, but worth a look (joint limits)
+
+
+def finish_clip(
+    motion: RobotMotion,
+    robot: RobotModel,
+    fps: int,
+    options: PreprocessSpec,
+    lap: Callable[[str], None] | None = None,
+) -> FinishedClip | Rejection:
+    """A robot motion -> a stored clip at `fps`, or why it is left out. `lap(stage)` is told as each stage ends."""
+    lap = lap or (lambda stage: None)
+    motion = resample(motion, fps)
+    lap("resample")
+    clip = motion_to_clip(robot, motion)
+    lap("fk")
+    processed = preprocess(clip, options, robot)
+    lap("preprocess")
+    if isinstance(processed, Rejection):
+        return processed
+    return FinishedClip(processed, tuple(limit_flags(processed.joint_pos, robot)))
+
+
+def limit_flags(joint_pos: np.ndarray, robot: RobotModel) -> list[str]:
+    """Clips beyond the joint limits are kept but flagged, so users can see and filter them."""
+    excess = robot.limit_excess(joint_pos)
+    bad = excess > LIMIT_TOLERANCE_RAD
+    if not bad.any():
+        return []
+    worst = int(np.argmax(excess.max(axis=0)))
+    return [
+        f"joint_limits: {int(bad.any(axis=1).sum())} frames outside joint limits "
+        f"(worst {robot.joint_names[worst]} by {excess[:, worst].max():.3f} rad)"
+    ]
+
+
+@dataclass
+class ClipResult:
+    """What processing one input file produced; small, so it crosses process boundaries cheaply."""
+
+    clip_id: str
+    source: str
+    file_rel: str
+    input_sha256: str = ""
+    kept: bool = False
+    reason: str = ""
+    detail: str = ""
+    num_frames: int = 0
+    flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    cache: str = ""  # "clip" or "motion" when a cache level served it, "" when computed
+    input_identity: str = ""  # see cache.file_identity; with input_sha256, remembered for the next build
+
+
+CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes")  # what a clip-level hit restores
+
+
+def process_clip(
+    item: ClipItem,
+    source: SourceSpec,
+    spec: DatasetSpec,
+    clip_path: Path,
+    cache: ClipCache | None = None,
+    known_input: list[str] | None = None,
+    read_cache: bool = True,
+) -> ClipResult:
+    """Run one file through every per-clip stage, from the cache where it can; never raises for a bad clip.
+
+    `known_input` is [identity, sha256] of the file as an earlier build saw it;
+    the hash is reused only if the file's identity is unchanged. With
+    `read_cache` False every stage runs and the cache is only refreshed.
+    """
+    result = ClipResult(item.clip_id, item.source, item.file_rel)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        result.timings[stage] = result.timings.get(stage, 0.0) + now - clock
+        clock = now
+
+    try:
+        robot = load_robot(spec.robot)
+        result.input_identity = file_identity(item.path)
+        if known_input and known_input[0] == result.input_identity:
+            result.input_sha256 = known_input[1]
+        else:
+            result.input_sha256 = file_sha256(item.path)
+        motion_key = ClipCache.motion_key(
+            result.input_sha256, source.type, source.reader_options(), source.max_frames, robot.sha256,
+            source.format_file(),
+        )
+        clip_key = ClipCache.clip_key(motion_key, {
+            "target_fps": spec.target_fps, "preprocess": spec.preprocess.model_dump(mode="json"),
+            "weight": source.weight, "clip_id": item.clip_id,
+        })
+        hit = cache.load_clip(clip_key) if cache and read_cache else None
+        if hit is not None:
+            fields, cached_file = hit
+            for name in CACHED_FIELDS:
+                setattr(result, name, fields[name])
+            if cached_file is not None:
+                with writing(clip_path):
+                    link_or_copy(cached_file, clip_path)
+            result.cache = "clip"
+            lap("cache")
+            return result
+        loaded = cache.load_motion(motion_key) if cache and read_cache else None
+        if loaded is None:
+            motion, notes = read_robot_motion(source, item.path, robot)
+            if file_identity(item.path) != result.input_identity:
+                # What was read may not be what was hashed: nothing may be cached or kept under that hash.
+                result.reason, result.input_identity = "input_changed", ""
+                result.detail = f"{item.path} changed while the build was reading it; build again once it is final"
+                return result
+            if cache:
+                with writing(cache.root):
+                    cache.store_motion(motion_key, motion, tuple(notes))
+        else:
+            motion, notes = loaded
+            result.cache = "motion"
+        result.notes = list(notes)
+        lap("ingest")
+        finished = finish_clip(motion, robot, spec.target_fps, spec.preprocess, lap)
+        clip_sha256 = ""
+        if isinstance(finished, Rejection):
+            result.reason, result.detail = finished.reason, finished.detail
+        else:
+            result.flags = list(finished.flags)
+            with writing(clip_path):
+                clip_sha256 = write_clip(clip_path, item.clip_id, finished.clip, source.weight, durable=False)
+            lap("write")
+            result.kept = True
+            result.num_frames = finished.clip.num_frames
+        if cache:
+            with writing(cache.root):
+                cache.store_clip(clip_key, _cached_fields(result), clip_path if result.kept else None, clip_sha256)
+    except BuildError:
+        raise  # the build's own writes failed (disk full, read-only): no clip is to blame
+    except MimicdataError as exc:
+        result.reason, result.detail = "unreadable", str(exc)
+    except Exception as exc:  # a bad clip must never take the build down
+        result.reason, result.detail = "error", f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def _cached_fields(result: ClipResult) -> dict[str, Any]:
+    return {name: getattr(result, name) for name in CACHED_FIELDS}
+
+
+@contextmanager
+def writing(target: Path, what: str = "cannot write") -> Iterator[None]:
+    """An OSError while writing (disk full, read-only, no permission) stops the build with where and why."""
+    try:
+        yield
+    except OSError as exc:
+        raise BuildError(
+            f"{what} {target}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else "")
+            + "; the build stopped and published nothing, any earlier dataset is untouched"
+        ) from None

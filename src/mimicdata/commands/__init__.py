@@ -1,0 +1,1 @@
+"""The library side of the commands other than build-dataset."""

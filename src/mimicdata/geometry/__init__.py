@@ -1,0 +1,1 @@
+"""Rotations and quaternion math shared by every stage."""

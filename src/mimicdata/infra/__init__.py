@@ -1,0 +1,1 @@
+"""Infrastructure: atomic writes, the per-dataset lock, progress on stderr."""

@@ -1,0 +1,1 @@
+"""The per-clip stages after ingest: resample, FK and velocities, preprocess, split."""
