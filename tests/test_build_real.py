@@ -11,10 +11,10 @@ import yaml
 
 from conftest import SHARED_DATA, mujoco_fk, quat_angle, require_shared
 from mimicdata.build.dataset import BuildOptions, build_dataset
-from mimicdata.stages.resample import resampled_frame_count
 from mimicdata.dataset.manifest import read_manifest
 from mimicdata.sources import read_motion
 from mimicdata.spec import load_spec
+from mimicdata.stages.resample import resampled_frame_count
 
 SOURCES = [
     {"name": "gmr", "type": "pkl", "input": "pkl/gmr_g1", "weight": 1.5},

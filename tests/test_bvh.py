@@ -19,8 +19,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from mimicdata.errors import InputError
-from mimicdata.retarget.formats import ROLES, load_format, resolve_roles
 from mimicdata.geometry.rotations import wxyz_to_xyzw
+from mimicdata.retarget.formats import ROLES, load_format, resolve_roles
 from mimicdata.sources.bvh import parse_bvh, read_bvh
 
 # BVH Y-up (x, y, z) -> Z-up (x, -z, y), written out independently of the reader's table.

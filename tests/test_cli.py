@@ -84,6 +84,7 @@ def test_twist2_full_spec_lists_every_missing_input_before_work(tmp_path):
 def test_every_console_script_runs_its_own_command():
     import subprocess
     import sys
+
     import tomllib
 
     from conftest import REPO

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import MJLAB_XML, require_shared
-from mimicdata.stages.fk_check import MujocoReference, check_poses
-from mimicdata.stages.fk import motion_to_clip
 from mimicdata.motion import RobotMotion
+from mimicdata.stages.fk import motion_to_clip
+from mimicdata.stages.fk_check import MujocoReference, check_poses
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO
+from mimicdata.build.discover import check_inputs
 from mimicdata.errors import MimicdataError
 from mimicdata.robot import load_robot
 from mimicdata.sources import read_motion
-from mimicdata.build.discover import check_inputs
 from mimicdata.spec import load_spec
 
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # np.full(nan, int)

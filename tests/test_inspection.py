@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from conftest import require_shared
 from mimicdata.cli import app
-from mimicdata.errors import InputError
 from mimicdata.commands.inspect_dataset import inspect_dataset
-from mimicdata.dataset.manifest import read_manifest
 from mimicdata.commands.report_html import write_report
 from mimicdata.commands.split_shards import split_shards
+from mimicdata.dataset.manifest import read_manifest
 from mimicdata.dataset.shards import Shard, ShardClip, write_shard
+from mimicdata.errors import InputError
 
 
 def test_summary_of_a_built_dataset_matches_its_shards_and_record(built_sample, robot):

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from mimicdata.geometry.rotations import euler_to_quat, quat_angle_between
+from mimicdata.motion import RobotMotion
 from mimicdata.stages.fk import motion_to_clip
 from mimicdata.stages.resample import resample, resampled_frame_count
-from mimicdata.motion import RobotMotion
-from mimicdata.geometry.rotations import euler_to_quat, quat_angle_between
 
 
 def _motion(robot, fps, T, yaw_rate=0.0, speed=0.0):

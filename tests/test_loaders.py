@@ -12,10 +12,10 @@ torch = pytest.importorskip("torch", reason="the loaders need torch (pip install
 
 from torch.utils.data import DataLoader  # noqa: E402
 
-from mimicdata.errors import ShardError  # noqa: E402
-from mimicdata.training.loaders import MotionWindows, MotionWindowStream  # noqa: E402
-from mimicdata.motion import ARRAY_KEYS  # noqa: E402
 from mimicdata.dataset.shards import ShardClip, frame_widths, write_shard  # noqa: E402
+from mimicdata.errors import ShardError  # noqa: E402
+from mimicdata.motion import ARRAY_KEYS  # noqa: E402
+from mimicdata.training.loaders import MotionWindows, MotionWindowStream  # noqa: E402
 
 J, B = 29, 30
 WIDTHS = frame_widths(J, B)

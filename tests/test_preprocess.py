@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from mimicdata.stages.fk import motion_to_clip
 from mimicdata.motion import RobotMotion
-from mimicdata.stages.preprocess import Rejection, preprocess
 from mimicdata.spec import PreprocessSpec
+from mimicdata.stages.fk import motion_to_clip
+from mimicdata.stages.preprocess import Rejection, preprocess
 
 
 def _clip(robot, T=90, fps=30, lift=None, speed=0.0, start=(1.0, 2.0)):

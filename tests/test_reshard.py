@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from conftest import require_shared
 from mimicdata.cli import app
-from mimicdata.errors import InputError
-from mimicdata.dataset.manifest import read_manifest
 from mimicdata.commands.split_shards import split_shards
+from mimicdata.dataset.manifest import read_manifest
 from mimicdata.dataset.shards import Shard
+from mimicdata.errors import InputError
 
 
 def _clips(directory: Path) -> list[dict[str, np.ndarray]]:

@@ -9,11 +9,11 @@ import yaml
 from conftest import SHARED_DATA, require_shared
 from mimicdata.build.dataset import BuildOptions, build_dataset
 from mimicdata.errors import InputError
+from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
 from mimicdata.retarget.formats import resolve_roles
 from mimicdata.retarget.quality import evaluate
-from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.sources.bvh import read_bvh
 
 TAKES = [

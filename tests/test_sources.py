@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mimicdata.errors import InputError
-from mimicdata.robot import load_robot
 from mimicdata.geometry.rotations import quat_angle_between, wxyz_to_xyzw, xyzw_to_wxyz
+from mimicdata.robot import load_robot
 from mimicdata.sources import READERS, SUFFIXES, read_motion
 from mimicdata.sources.safe_pickle import load_pickle
 

@@ -2,8 +2,8 @@ import textwrap
 
 import pytest
 
-from mimicdata.errors import SpecError
 from mimicdata.build.discover import check_inputs
+from mimicdata.errors import SpecError
 from mimicdata.spec import load_spec
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
 from mimicdata.retarget.formats import resolve_roles
 from mimicdata.retarget.quality import evaluate
 from mimicdata.robot import load_robot
-from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.sources.bvh import read_bvh
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -19,8 +19,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from mimicdata.robot import load_robot
 from mimicdata.geometry.rotations import euler_to_quat, wxyz_to_xyzw
+from mimicdata.robot import load_robot
 
 # (name, fps, seconds, speed m/s, turn rad/s, style)
 MOTIONS = [

@@ -221,7 +221,7 @@ def check_fk_command(
             f" {'v p95':>7s} {'w p95':>7s}  result"
         )
         notes_seen: list[str] = []
-        for (cid, r, notes), ok in zip(results, passed):
+        for cid, r, notes in results:
             if not r.passed:
                 verdict = "FAIL: " + "; ".join(r.problems + r.velocity_problems)
             elif r.velocity_problems:

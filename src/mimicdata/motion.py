@@ -24,7 +24,7 @@ class RobotMotion:
     def num_frames(self) -> int:
         return int(self.root_pos.shape[0])
 
-    def head(self, max_frames: int | None) -> "RobotMotion":
+    def head(self, max_frames: int | None) -> RobotMotion:
         if max_frames is None or max_frames >= self.num_frames:
             return self
         return replace(
@@ -54,7 +54,7 @@ class MotionClip:
     def num_frames(self) -> int:
         return int(self.joint_pos.shape[0])
 
-    def translated(self, offset: np.ndarray) -> "MotionClip":
+    def translated(self, offset: np.ndarray) -> MotionClip:
         """The same clip shifted in the world by a per-frame or constant (3,) offset."""
         offset = np.asarray(offset, dtype=self.body_pos_w.dtype)
         if offset.ndim == 2:
@@ -86,7 +86,7 @@ class SkeletonMotion:
     def index(self, name: str) -> int:
         return self.joint_names.index(name)
 
-    def head(self, max_frames: int | None) -> "SkeletonMotion":
+    def head(self, max_frames: int | None) -> SkeletonMotion:
         if max_frames is None or max_frames >= self.num_frames:
             return self
         return replace(self, positions=self.positions[:max_frames], rotations=self.rotations[:max_frames])

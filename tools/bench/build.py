@@ -29,15 +29,14 @@ import mujoco
 import numpy as np
 import yaml
 
+from mimicdata.build.clip import read_robot_motion
 from mimicdata.build.dataset import BuildOptions, build_dataset
 from mimicdata.build.discover import scan_source
-from mimicdata.build.clip import read_robot_motion
-from mimicdata.spec import source_spec
-from mimicdata.stages.resample import resample
-from mimicdata.robot import load_robot
-from mimicdata.geometry.rotations import wxyz_to_xyzw
 from mimicdata.dataset.foreign import load_arrays
-from mimicdata.spec import load_spec
+from mimicdata.geometry.rotations import wxyz_to_xyzw
+from mimicdata.robot import load_robot
+from mimicdata.spec import load_spec, source_spec
+from mimicdata.stages.resample import resample
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 MJLAB_XML = SHARED / "robots" / "unitree_g1_mjlab" / "g1.xml"

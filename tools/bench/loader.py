@@ -31,8 +31,8 @@ KEY_SETS = {"joint_pos+joint_vel": ["joint_pos", "joint_vel"], "all six keys": N
 def _child(how: str, directory: str, window: int, batch: int, batches: int, queue) -> None:
     import numpy as np
     import torch  # noqa: F401  (both sides pay for it, as a training process does)
-
     from memory import status_mb
+
     from mimicdata.training.loaders import MotionWindows
 
     out = {"rss_start": status_mb("VmRSS")}

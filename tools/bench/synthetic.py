@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mimicdata.dataset.shards import ShardClip, bytes_per_frame, frame_widths, write_shard
 from mimicdata.motion import ARRAY_KEYS
 from mimicdata.robot import load_robot
-from mimicdata.dataset.shards import ShardClip, bytes_per_frame, frame_widths, write_shard
 
 
 def make_shard_dir(out: Path, size_bytes: float, shard_bytes: float, seed: int = 0, fps: int = 50) -> list[Path]:

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..dataset.shards import file_sha256
 from ..infra.atomic import atomic_file, sweep_temporaries
 from ..motion import RobotMotion
-from ..dataset.shards import file_sha256
 
 # Bump when a stage's output changes for the same inputs and options.
 CACHE_SCHEMA = 2

@@ -12,15 +12,12 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed
 
 from .. import __version__
 from ..dataset.layout import SPLITS, is_mimicdata_dataset
@@ -38,6 +35,7 @@ from ..stages.split import assign_splits
 from .cache import ClipCache
 from .clip import ClipResult, process_clip, writing
 from .discover import ClipItem, check_inputs, scan_source
+
 
 @dataclass(frozen=True)
 class BuildOptions:
@@ -187,7 +185,7 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     served = Counter(r.cache for r in results)  # duplicates below were never processed, so not counted
     results = sorted(results, key=lambda r: r.clip_id) + duplicates
     timings["clips_wall"] = time.perf_counter() - t0
-    stage_totals = Counter()
+    stage_totals: Counter[str] = Counter()
     for r in results:
         stage_totals.update(r.timings)
     kept = {r.clip_id: r for r in results if r.kept}

@@ -108,7 +108,7 @@ class Inspection:
         )
 
     def _joints(self) -> list[dict[str, Any]]:
-        if self.joint_min is None:
+        if self.joint_min is None or self.joint_max is None or self.joint_lower is None or self.joint_upper is None:
             return []
         rows = []
         for j, name in enumerate(self.joint_names):

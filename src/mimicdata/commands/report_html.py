@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..infra.atomic import write_text_atomic
 from ..errors import InputError
+from ..infra.atomic import write_text_atomic
 from .inspect_dataset import Inspection
 
 REPORT_NAME = "report.html"

@@ -12,18 +12,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from ..infra.atomic import sweep_temporaries, write_text_atomic
-from ..errors import InputError, ShardError
-from ..dataset.manifest import read_manifest, write_manifest
 from ..dataset.layout import clip_starts, dataset_shards, is_dataset_dir
+from ..dataset.manifest import read_manifest, write_manifest
 from ..dataset.shards import Member, Shard, file_sha256, write_members
+from ..errors import InputError, ShardError
+from ..infra.atomic import sweep_temporaries, write_text_atomic
 
 SHARED_KEYS = ("fps", "body_names", "joint_names", "schema_version", "window_steps")
 _BLOCK_BYTES = 32 << 20  # rows are copied in blocks of about this size
@@ -137,7 +138,7 @@ def _reshard_dir(files: list[Path], out_dir: Path, split: str, bound: int) -> di
     clips = [c for n, shard in enumerate(shards) for c in _clips_of(shard, n, layout)]
     groups = _pack(clips, layout, bound)
     width = max(3, len(str(len(groups) - 1)))
-    reports = []
+    reports: list[dict[str, Any]] = []
     for n, group in enumerate(groups):
         path = out_dir / f"shard_{n:0{width}d}.npz"
         digest = write_members(path, _members(shards, layout, group))

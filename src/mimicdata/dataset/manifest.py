@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..infra.atomic import write_text_atomic
 from ..errors import ShardError
+from ..infra.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)

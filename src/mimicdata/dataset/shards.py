@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..infra.atomic import atomic_file
 from ..errors import ShardError
-from .layout import clip_starts
+from ..infra.atomic import atomic_file
 from ..motion import ARRAY_KEYS, MotionClip
+from .layout import clip_starts
 
 SCHEMA_VERSION = 1
 FLOAT_DTYPE = np.float32
@@ -210,6 +210,7 @@ def _write_member(zf: zipfile.ZipFile, key: str, header: bytes, chunks: Iterator
     info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16
     info.create_system = 3
+    assert zf.fp is not None  # an open archive
     offset = zf.fp.tell()
     fixed = offset + 30 + len(name.encode()) + _ZIP64_EXTRA + 4
     pad = (-(fixed + len(header))) % _ALIGN
@@ -363,7 +364,7 @@ def is_shard(path: Path) -> bool:
 class _Members(dict):
     """A shard's members, each read on first access with a plain file read (no memory map)."""
 
-    def __init__(self, shard: "Shard") -> None:
+    def __init__(self, shard: Shard) -> None:
         super().__init__()
         self.shard = shard
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry.rotations import matrix_to_quat, quat_conjugate, quat_multiply, quat_normalize
 from ..motion import SkeletonMotion
 from ..robot import RobotModel
-from ..geometry.rotations import matrix_to_quat, quat_conjugate, quat_multiply, quat_normalize
 from .formats import ORIENTED_ROLES, RetargetConfig
 
 

@@ -7,9 +7,9 @@ are calibrated.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
@@ -89,7 +89,7 @@ def format_names() -> list[str]:
     return sorted(p.stem for p in FORMATS.glob("*.yaml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_format(name: str) -> BvhFormat:
     """A skeleton format by name (a file in configs/formats/) or by path to a YAML file."""
     if name.endswith((".yaml", ".yml")):
@@ -112,7 +112,7 @@ def load_format(name: str) -> BvhFormat:
     return fmt
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_retarget_config(robot_name: str) -> RetargetConfig:
     path = ROBOTS / f"{robot_name}.yaml"
     if not path.is_file():
@@ -120,7 +120,10 @@ def load_retarget_config(robot_name: str) -> RetargetConfig:
     return _load(path, RetargetConfig)
 
 
-def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+Loaded = TypeVar("Loaded", bound=BaseModel)
+
+
+def _load(path: Path, model: type[Loaded]) -> Loaded:
     try:
         return model.model_validate(yaml.safe_load(path.read_text()))
     except (yaml.YAMLError, ValidationError) as exc:

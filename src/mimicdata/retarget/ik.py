@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ..robot import RobotModel
 from ..geometry.rotations import quat_conjugate, quat_multiply, quat_to_rotvec
+from ..robot import RobotModel
 
 # Largest change of one joint in one iteration (rad): keeps a far start from
 # overshooting into another IK branch.
@@ -45,7 +45,7 @@ class TargetFn(Protocol):
     def __call__(self, body_pos: np.ndarray, body_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(T, K, 3) position and (T, K, 4) orientation targets, one per task."""
 
-    def sliced(self, t0: int, t1: int) -> "TargetFn": ...
+    def sliced(self, t0: int, t1: int) -> TargetFn: ...
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ..geometry.rotations import quat_continuity, quat_multiply, quat_normalize, rotate_vector
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
-from ..geometry.rotations import quat_continuity, quat_multiply, quat_normalize, rotate_vector
 from .calibrate import offsets_at, robot_tpose
 from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
 from .ground import foot_contacts, ground_shift
 from .ik import Chain, IkResult, Task, make_chains, solve_ik
 
-SIDES = ("left", "right")
+SIDES: tuple[Literal["left", "right"], ...] = ("left", "right")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..geometry.rotations import rotate_vector
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
-from ..geometry.rotations import rotate_vector
 from .formats import RetargetConfig
 
 # A foot is in stance when its lowest sole point is this low and it is not

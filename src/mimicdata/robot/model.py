@@ -114,8 +114,8 @@ class RobotModel:
         self.foot_bodies: tuple[str, ...] = tuple(options.get("foot_bodies", ()))
         soles = options.get("sole_points", {}) or {}
         self.sole_points = {b: np.asarray(soles.get(b, [[0.0, 0.0, 0.0]]), dtype=float) for b in self.foot_bodies}
-        for b in (self.root_body, *self.foot_bodies):
-            self.body_index(b)
+        for name in (self.root_body, *self.foot_bodies):
+            self.body_index(name)
         # body_joint_mask[b, j]: joint j lies on the chain from the root to body b.
         self.body_joint_mask = np.zeros((len(self.body_names), len(joint_names)), dtype=bool)
         for b, link in enumerate(self._body_link):
@@ -157,7 +157,9 @@ class RobotModel:
         With `body_joint_mask` these give the geometric Jacobian of any body:
         hinge j moves point p at axis_j x (p - origin_j) and turns it about axis_j.
         """
-        return self._forward(root_pos, root_quat, joint_pos, with_joints=True)
+        body_pos, body_quat, joint_origin, joint_axis = self._forward(root_pos, root_quat, joint_pos, with_joints=True)
+        assert joint_origin is not None and joint_axis is not None
+        return body_pos, body_quat, joint_origin, joint_axis
 
     def _forward(
         self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray, with_joints: bool
@@ -184,7 +186,7 @@ class RobotModel:
             quats, poss = self._chain(root_pos[t0:t1], root_quat[t0:t1], joint_pos[t0:t1], work, with_joints)
             body_pos[t0:t1] = poss.transpose(2, 0, 1)
             body_quat[t0:t1] = quats.transpose(2, 0, 1)
-            if with_joints:
+            if joint_origin is not None and joint_axis is not None:
                 # Hinge k turns link k + 1 about its own (constant) axis.
                 n = t1 - t0
                 joint_origin[t0:t1] = work[2][1 : J + 1, :, :n].transpose(2, 0, 1)
@@ -291,7 +293,7 @@ def _load_pinocchio(path: Path) -> pin.Model:
 def load_robot(spec: str = "unitree_g1") -> RobotModel:
     """A bundled robot by name, a robot.yaml, or any URDF/MJCF file."""
     if spec in BUNDLED:
-        config_path: Path | None = BUNDLED[spec]
+        config_path = BUNDLED[spec]
     else:
         path = Path(spec).expanduser()
         if path.suffix.lower() not in (".yaml", ".yml", ".urdf", ".xml", ".mjcf"):
@@ -299,9 +301,9 @@ def load_robot(spec: str = "unitree_g1") -> RobotModel:
                 f"robot {spec!r} is neither a bundled robot ({', '.join(sorted(BUNDLED))}) "
                 "nor a path to a robot .yaml, a URDF or an MJCF file"
             )
-        config_path = path if path.suffix.lower() in (".yaml", ".yml") else None
-        if config_path is None:
+        if path.suffix.lower() not in (".yaml", ".yml"):
             return RobotModel(None, path.resolve(), {"name": path.stem})
+        config_path = path
     if not config_path.is_file():
         raise RobotModelError(f"{config_path}: robot config not found")
     options = yaml.safe_load(config_path.read_text()) or {}

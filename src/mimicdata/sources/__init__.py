@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, get_type_hints
 
 from ..errors import InputError

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
 
 from ..errors import InputError
+from ..geometry.rotations import quat_normalize
 from ..motion import MAX_FPS, RobotMotion
 from ..robot import RobotModel
-from ..geometry.rotations import quat_normalize
 
 # A frame rate option as readers declare it; the spec validates source options against these declarations.
 Rate = Annotated[float, Field(gt=0, le=MAX_FPS, description=f"frames per second, at most {MAX_FPS:g}")]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
 
 from ..errors import InputError
-from ..motion import MAX_FPS, SkeletonMotion
 from ..geometry.rotations import matrix_to_quat
+from ..motion import MAX_FPS, SkeletonMotion
 from ._common import read_bytes
 
 # BVH world axes -> Z-up world axes, per declared up axis; both right-handed.
@@ -99,7 +99,7 @@ def _read_hierarchy(path: Path) -> tuple[list[_Joint], float, int]:
     joints: list[_Joint] = []
     column = 0
 
-    def visit(node: object, parent: int) -> None:
+    def visit(node: Any, parent: int) -> None:
         nonlocal column
         channels = tuple(str(c) for c in node.Channels)
         unknown = [c for c in channels if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS]

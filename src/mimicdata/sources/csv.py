@@ -7,10 +7,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..errors import InputError
+from ..geometry.rotations import xyzw_to_wxyz
 from ..motion import MAX_FPS, RobotMotion
 from ..robot import RobotModel
-from ..geometry.rotations import xyzw_to_wxyz
 from ._common import fps_value, make_motion, parse_text_table, read_bytes, text_lines, unit_quats
 
 ROOT_COLUMNS = ("x", "y", "z", "qx", "qy", "qz", "qw")

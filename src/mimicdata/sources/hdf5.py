@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.rotations import xyzw_to_wxyz
 from ..motion import RobotMotion
 from ..robot import RobotModel
-from ..geometry.rotations import xyzw_to_wxyz
 from ._common import Rate, float_array, make_motion, resolve_fps, unit_quats
 
 QUAT_ORDERS = ("wxyz", "xyzw")

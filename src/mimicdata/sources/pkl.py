@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.rotations import xyzw_to_wxyz
 from ..motion import RobotMotion
 from ..robot import RobotModel
-from ..geometry.rotations import xyzw_to_wxyz
 from ._common import Rate, float_array, make_motion, resolve_fps, unit_quats
 from .safe_pickle import load_pickle
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataset.foreign import joint_columns
 from ..errors import InputError
+from ..geometry.rotations import euler_to_quat
 from ..motion import RobotMotion
 from ..robot import RobotModel
-from ..geometry.rotations import euler_to_quat
-from ..dataset.foreign import joint_columns
 from ._common import Rate, fps_value, make_motion, parse_text_table, read_bytes, text_lines
 
 SEED_FPS = 120.0

@@ -58,7 +58,7 @@ def _field_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _message(err: dict, loc: tuple) -> str:
+def _message(err: Any, loc: tuple) -> str:
     model = _model_at(loc)
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
@@ -150,7 +150,7 @@ def resolve_paths(spec: DatasetSpec, base: Path) -> DatasetSpec:
     return spec.model_copy(update={"sources": sources, "robot": robot})
 
 
-_SOURCE = TypeAdapter(AnySource)
+_SOURCE: TypeAdapter[SourceSpec] = TypeAdapter(AnySource)
 
 
 def source_spec(**fields: Any) -> SourceSpec:

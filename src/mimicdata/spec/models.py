@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
@@ -65,6 +65,10 @@ class SourceBase(_Strict):
         """A skeleton format given as a file (its content is part of the cache key), or None."""
         return None
 
+    def skeleton_format(self) -> Any:
+        """The skeleton format of a human-motion source."""
+        raise TypeError(f"a {self.type} source holds robot motion, not a human skeleton")
+
 
 class _BvhSource(SourceBase):
     bvh_format: str
@@ -95,7 +99,7 @@ class _SeedCsvSource(SourceBase):
     filters: dict[str, list[Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _filters_need_metadata(self) -> "_SeedCsvSource":
+    def _filters_need_metadata(self) -> _SeedCsvSource:
         if self.filters and self.metadata_csv is None:
             raise ValueError("`filters` need a `metadata_csv` to filter on")
         return self
@@ -108,16 +112,17 @@ def _source_model(source_type: str) -> type[SourceBase]:
     base = _TYPE_BASES.get(source_type, SourceBase)
     options = {n: o for n, o in reader_parameters(source_type).items() if n not in base.model_fields}
     name = "".join(part.title() for part in source_type.split("_")) + "Source"
-    model: type[SourceBase] = create_model(  # type: ignore[call-overload]
-        name, __base__=base, type=(Literal[source_type], ...), **options
-    )
-    return model
+    model = create_model(name, __base__=base, type=(Literal[source_type], ...), **options)  # type: ignore[call-overload]
+    return cast(type[SourceBase], model)
 
 
 SOURCE_MODELS: dict[str, type[SourceBase]] = {t: _source_model(t) for t in SOURCE_TYPES}
 # What code that handles any source sees; every concrete source is one of SOURCE_MODELS.
 SourceSpec = SourceBase
-AnySource = Annotated[Union[tuple(SOURCE_MODELS.values())], Field(discriminator="type")]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    AnySource = SourceBase
+else:
+    AnySource = Annotated[Union[tuple(SOURCE_MODELS.values())], Field(discriminator="type")]
 
 
 def source_fields(source_type: str) -> list[str]:
@@ -178,7 +183,7 @@ class DatasetSpec(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _one_robot(self) -> "DatasetSpec":
+    def _one_robot(self) -> DatasetSpec:
         wrong = [
             f"sources[{i}].robot_name: {s.robot_name!r} disagrees with the dataset's robot {self.robot!r}"
             for i, s in enumerate(self.sources)
@@ -191,8 +196,8 @@ class DatasetSpec(_Strict):
     @field_validator("sources")
     @classmethod
     def _unique_names(cls, value: tuple[SourceSpec, ...]) -> tuple[SourceSpec, ...]:
-        seen: set[str] = set()
-        dupes = [s.name for s in value if s.name in seen or seen.add(s.name)]
+        names = [s.name for s in value]
+        dupes = [n for i, n in enumerate(names) if n in names[:i]]
         if dupes:
             raise ValueError(f"source names must be unique; repeated: {sorted(set(dupes))}")
         return value

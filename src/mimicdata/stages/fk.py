@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry.rotations import angular_velocity
 from ..motion import MotionClip, RobotMotion
 from ..robot import RobotModel
-from ..geometry.rotations import angular_velocity
 
 
 def motion_to_clip(robot: RobotModel, motion: RobotMotion) -> MotionClip:

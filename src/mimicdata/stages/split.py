@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 def hash_bucket(salt: str, key: str) -> int:
     """The old tool's bucket: md5 of "<salt>:<key>" as an integer, mod 100."""
-    return int(hashlib.md5(f"{salt}:{key}".encode("utf-8")).hexdigest(), 16) % 100
+    return int(hashlib.md5(f"{salt}:{key}".encode()).hexdigest(), 16) % 100
 
 
 def group_key(clip_id: str, pattern: re.Pattern[str] | None) -> str:

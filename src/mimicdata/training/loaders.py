@@ -96,7 +96,7 @@ class MotionWindows(_Windows, Dataset):
 
     def __getitem__(self, item: int | Sequence[int] | np.ndarray) -> dict[str, torch.Tensor]:
         if np.ndim(item) == 0:
-            batch = self._batch(np.array([int(item)]))
+            batch = self._batch(np.array([int(np.asarray(item))]))
             return {k: v[0] for k, v in batch.items()}
         return self._batch(np.asarray(item, dtype=np.int64))
 
@@ -106,7 +106,7 @@ class MotionWindows(_Windows, Dataset):
         batch = self._batch(np.asarray(items, dtype=np.int64))
         return [{k: v[i] for k, v in batch.items()} for i in range(len(items))]
 
-    def sampler(self, batch_size: int, seed: int = 0, batches: int | None = None) -> "WeightedWindowSampler":
+    def sampler(self, batch_size: int, seed: int = 0, batches: int | None = None) -> WeightedWindowSampler:
         return WeightedWindowSampler(self, batch_size, seed, batches)
 
     def loader(

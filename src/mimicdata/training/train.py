@@ -15,19 +15,20 @@ import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..infra.atomic import atomic_file, write_text_atomic
-from ..errors import MimicdataError
-from .loaders import MotionWindows
-from ..dataset.shards import file_sha256
 from ..dataset.layout import shard_files
+from ..dataset.shards import file_sha256
+from ..errors import MimicdataError
+from ..infra.atomic import atomic_file, write_text_atomic
+from .loaders import MotionWindows
 
 FEATURE_KEYS = ["joint_pos", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w"]
 VAL_SEED = 1_000_003
@@ -91,6 +92,8 @@ class NextFrames(nn.Module):
     def __init__(self, features: int, history: int, future: int, hidden: int) -> None:
         super().__init__()
         self.history, self.future, self.features = history, future, features
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", torch.zeros(features))
         self.register_buffer("std", torch.ones(features))
         self.net = nn.Sequential(
@@ -176,7 +179,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Callable[[str, bo
     sampler_loader = train_set.loader(config.batch_size, config.seed, steps, config.workers)
     for epoch in range(first_epoch, config.epochs):
         started = time.perf_counter()
-        sampler_loader.sampler.set_epoch(epoch)
+        sampler_loader.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
         model.train()
         losses = []
         for step, batch in enumerate(sampler_loader):
@@ -186,7 +189,7 @@ def train(config: TrainConfig, resume: bool = False, progress: Callable[[str, bo
             optimizer.step()
             losses.append(float(loss.detach()))
             if progress:
-                progress(_bar(epoch, config.epochs, step + 1, steps, np.mean(losses)), False)
+                progress(_bar(epoch, config.epochs, step + 1, steps, float(np.mean(losses))), False)
         model.eval()
         with torch.no_grad():
             val = float(np.mean([float(model.loss(f)) for f in val_batches]))

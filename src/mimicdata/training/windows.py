@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ShardError
-from ..motion import ARRAY_KEYS
 from ..dataset.layout import shard_files
 from ..dataset.shards import Shard
+from ..errors import ShardError
+from ..motion import ARRAY_KEYS
+
 
 @dataclass(frozen=True)
 class Window:
@@ -26,7 +27,7 @@ class Window:
     offsets: tuple[int, ...]
 
     @classmethod
-    def of(cls, window: int | Sequence[int]) -> "Window":
+    def of(cls, window: int | Sequence[int]) -> Window:
         offsets = tuple(range(window)) if isinstance(window, int) else tuple(int(o) for o in window)
         if not offsets:
             raise ValueError("a window needs at least one frame offset")
