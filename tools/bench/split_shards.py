@@ -4,7 +4,7 @@
 
 Writes a synthetic shard directory of --size-gb, then re-shards it to
 --max-size-gb twice, each in a fresh child process so each peak RSS is its
-own: once with mimicdata.reshard.split_shards, once the way the old
+own: once with mimicdata.commands.split_shards.split_shards, once the way the old
 train_mimic split_shards.py does it (np.load every shard, concatenate every
 array, slice, np.savez). Prints peak RSS as a fraction of the dataset size
 and the ratio between the two. Needs about 3x --size-gb of free disk.
