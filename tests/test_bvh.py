@@ -121,7 +121,20 @@ def test_crlf_and_lf_files_parse_identically(tmp_path):
 def test_frame_time_spellings_give_120_fps(tmp_path, frame_time):
     path = write_bvh(tmp_path / "rate.bvh", CHAIN, chain_frames(2), frame_time=frame_time)
     motion = parse_bvh(path, length_unit=0.01, up_axis="y")
-    assert motion.fps == pytest.approx(120.0, rel=1e-4)
+    assert motion.fps == 120.0  # exactly: a rate of 120.0005 would drop a frame when resampled to 120
+
+
+@pytest.mark.parametrize("frame_time, fps", [("0.033333", 30.0), ("0.0166667", 60.0), ("0.0333667", 1 / 0.0333667)])
+def test_frame_times_printed_short_are_whole_rates_and_ntsc_stays_ntsc(tmp_path, frame_time, fps):
+    path = write_bvh(tmp_path / "rate.bvh", CHAIN, chain_frames(2), frame_time=frame_time)
+    assert parse_bvh(path, length_unit=0.01, up_axis="y").fps == fps
+
+
+def test_a_30_fps_take_keeps_every_frame_through_the_build_stages(robot):
+    from mimicdata.sources.bvh import frame_rate
+    from mimicdata.stages.resample import resampled_frame_count
+
+    assert resampled_frame_count(4918, frame_rate(0.033333), 30) == 4918
 
 
 @pytest.mark.parametrize("declared", [12, 3])

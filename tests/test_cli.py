@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import typer
 from typer.testing import CliRunner
 
 from conftest import REPO
@@ -134,3 +135,43 @@ def test_build_dataset_reports_progress_on_stderr(tmp_path):
     assert result.exit_code == 0, result.output
     assert "clips 7/7, rejected 1" in result.stderr
     assert json.loads(result.stdout)["cache"]["computed"] == 7
+
+
+def test_version_and_help_show_flags_as_flags_with_descriptions():
+    assert runner.invoke(app, ["--version"]).output.startswith("mimicdata ")
+    for command in ("build-dataset", "ingest-motion", "check-fk", "split-shards", "inspect-dataset", "train-motion"):
+        out = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        assert "<bool>" not in out, command
+        import click
+
+        cmd = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+        undocumented = [p.name for p in cmd.params if isinstance(p, click.Option) and not p.help and p.name != "help"]
+        assert not undocumented, (command, undocumented)
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, monkeypatch):
+    import mimicdata.build.dataset as build
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "build_dataset", interrupted)
+    result = CliRunner().invoke(app, ["build-dataset", "--spec", str(SAMPLE), "--output-root", str(tmp_path)])
+    assert result.exit_code == 130
+    assert result.output.strip().splitlines() == ["interrupted: nothing half-written was published"]
+
+
+def test_train_motion_without_torch_says_how_to_install_it(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError("No module named 'torch'", name="torch")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "mimicdata.training.train", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    result = CliRunner().invoke(app, ["train-motion", "--data", str(tmp_path)])
+    assert result.exit_code == 2 and "pip install 'mimicdata[train]'" in result.output

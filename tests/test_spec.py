@@ -70,3 +70,47 @@ def test_missing_inputs_are_all_listed(tmp_path):
         check_inputs(spec, path)
     assert "2 input(s) missing" in str(err.value)
     assert "sources[0] (a).input" in str(err.value) and "sources[1] (b).input" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        ("    root_pos_key: pos\n", ["sources[0].root_pos_key", "does not apply to pkl sources", "hdf5"]),
+        ("    bvh_format: lafan1\n", ["sources[0].bvh_format", "does not apply to pkl sources", "bvh"]),
+        ("    metadata_csv: meta.csv\n", ["sources[0].metadata_csv", "seed_csv"]),
+        ("    fps: 1001\n", ["sources[0].fps", "less than or equal to 1000"]),
+    ],
+)
+def test_a_field_its_source_type_does_not_use_is_refused(tmp_path, extra, needles):
+    with pytest.raises(SpecError) as err:
+        load_spec(_write(tmp_path, BASE + extra))
+    for needle in needles:
+        assert needle in str(err.value), (needle, str(err.value))
+
+
+def test_reader_options_come_from_the_spec_unchanged(tmp_path):
+    spec = load_spec(_write(tmp_path, BASE + "    fps: 60\n"))
+    assert spec.sources[0].reader_options() == {"fps": 60.0}  # a pkl fps is honoured, not dropped
+    spec = load_spec(_write(tmp_path, BASE.replace("target_fps: 30", "target_fps: 1000") + "    fps: 1000\n"))
+    assert spec.target_fps == 1000 and spec.sources[0].reader_options() == {"fps": 1000.0}
+
+
+def test_csv_without_fps_says_why(tmp_path):
+    with pytest.raises(SpecError, match=r"sources\[0\]\.fps: required field is missing \(Unitree-layout CSV"):
+        load_spec(_write(tmp_path, BASE.replace("type: pkl", "type: csv")))
+
+
+def test_robot_name_selects_the_robot_or_must_agree(tmp_path):
+    spec = load_spec(_write(tmp_path, BASE + "    robot_name: my_robot.urdf\n"))
+    assert spec.robot == str((tmp_path / "my_robot.urdf").resolve())
+    with pytest.raises(SpecError, match=r"sources\[0\]\.robot_name: 'booster_t1' disagrees with the dataset's robot"):
+        load_spec(_write(tmp_path, "robot: unitree_g1\n" + BASE + "    robot_name: booster_t1\n"))
+
+
+def test_a_format_file_is_a_bvh_format_resolved_from_the_spec_folder(tmp_path):
+    text = BASE.replace("type: pkl", "type: bvh") + "    bvh_format: formats/mine.yaml\n"
+    spec = load_spec(_write(tmp_path, text))
+    assert spec.sources[0].format_file() == (tmp_path / "formats" / "mine.yaml").resolve()
+    (tmp_path / "motions").mkdir()
+    with pytest.raises(SpecError, match=r"sources\[0\] \(a\)\.bvh_format: skeleton format file .*mine.yaml does not exist"):
+        check_inputs(spec, tmp_path / "spec.yaml")

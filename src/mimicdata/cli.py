@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -15,11 +17,25 @@ from .errors import MimicdataError, SpecError, StrictBuildError
 # Library modules are imported inside each command: `--help` and the light
 # commands then skip pinocchio, mujoco and torch.
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Declarative humanoid motion dataset builder.")
+FLAG = ""  # bool options are flags: no <bool> metavar in --help
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, help="Declarative humanoid motion dataset builder.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"mimicdata {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _umbrella() -> None:
+def _umbrella(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, metavar=FLAG, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Declarative humanoid motion dataset builder: every tool is a subcommand."""
 
 
@@ -62,7 +78,7 @@ def _summary(report: dict) -> str:
 def build_command(
     spec: Annotated[Path, typer.Option("--spec", help="YAML dataset spec.")],
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 1,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing dataset of the same name.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Rebuild from scratch: compute every clip, reusing no cache.")] = False,
     output_root: Annotated[
         Path, typer.Option("--output-root", "--output_root", help="Where <name>/ is written.")
     ] = Path("data/datasets"),
@@ -74,14 +90,14 @@ def build_command(
         Optional[float], typer.Option("--max-size-gb", "--max_size_gb", min=0.000001, help="Shard size bound in GB.")
     ] = None,
     skip_fk_check: Annotated[
-        bool, typer.Option("--skip-fk-check", help="Skip the MuJoCo FK check of a few written clips per source.")
+        bool, typer.Option("--skip-fk-check", metavar=FLAG, help="Skip the MuJoCo FK check of a few written clips per source.")
     ] = False,
     cache_dir: Annotated[
         Optional[Path], typer.Option("--cache-dir", help="Per-clip cache (default: <output-root>/.cache).")
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every clip; read and write no cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", metavar=FLAG, help="Compute every clip; read and write no cache.")] = False,
     wait: Annotated[
-        bool, typer.Option("--wait", help="If another build of this dataset is running, wait for it instead of refusing.")
+        bool, typer.Option("--wait", metavar=FLAG, help="If another build of this dataset is running, wait for it instead of refusing.")
     ] = False,
     backend: Annotated[
         str, typer.Option("--backend", help="'local' (joblib processes, --jobs) or 'dask' (a cluster, --scheduler).")
@@ -90,9 +106,9 @@ def build_command(
         Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Fail (exit 1, nothing written) if any clip is rejected.")
+        bool, typer.Option("--strict", metavar=FLAG, help="Fail (exit 1, nothing written) if any clip is rejected.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the build report as JSON on stdout.")] = False,
 ) -> None:
     """Build a dataset from a spec: ingest, FK, preprocess, split, shards, manifest."""
     if max_shard_size_mb is not None and max_size_gb is not None:
@@ -143,7 +159,7 @@ def ingest_command(
         Optional[int], typer.Option("--target-fps", min=1, help="Resample clips to this rate (default: the input's, rounded).")
     ] = None,
     robot: Annotated[str, typer.Option("--robot", help="Bundled robot name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
-    force: Annotated[bool, typer.Option("--force", help="Replace clip files that already exist.")] = False,
+    force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Replace clip files that already exist.")] = False,
 ) -> None:
     """Turn motion files into clip files (one NPZ per input, the clips/ format), retargeting BVH."""
     try:
@@ -176,7 +192,7 @@ def ingest_command(
 def check_fk_command(
     npz: Annotated[Path, typer.Option("--npz", help="A clip file, shard, foreign NPZ clip, or a directory of them.")],
     clip: Annotated[Optional[int], typer.Option("--clip", min=0, help="Only this clip of a shard.")] = None,
-    all_clips: Annotated[bool, typer.Option("--all", help="Every clip (the default when --clip is not given).")] = False,
+    all_clips: Annotated[bool, typer.Option("--all", metavar=FLAG, help="Every clip (the default when --clip is not given).")] = False,
     robot: Annotated[str, typer.Option("--robot", help="Robot: bundled name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
     mjcf: Annotated[
         Optional[Path], typer.Option("--mjcf", help="Model MuJoCo compiles (default: the robot's own description).")
@@ -192,9 +208,9 @@ def check_fk_command(
         float, typer.Option("--ang-vel-p95", help="Largest p95 gap between stored and differenced angular velocity (rad/s).")
     ] = 2.0,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Also fail when stored velocities disagree with the stored poses.")
+        bool, typer.Option("--strict", metavar=FLAG, help="Also fail when stored velocities disagree with the stored poses.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the results as JSON.")] = False,
 ) -> None:
     """Recompute body poses with MuJoCo from the stored root and joints, and compare.
 
@@ -257,7 +273,7 @@ def split_shards_command(
     max_size_mb: Annotated[
         Optional[float], typer.Option("--max-size-mb", "--max_size_mb", min=1e-6, help="Shard size bound in MB.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the report as JSON.")] = False,
 ) -> None:
     """Re-pack shards at clip boundaries into shards of a bounded size, streaming; the input is left untouched."""
     if max_size_gb is not None and max_size_mb is not None:
@@ -288,7 +304,7 @@ def split_shards_command(
 @app.command("inspect-dataset")
 def inspect_dataset_command(
     path: Annotated[Path, typer.Argument(help="Dataset directory, shard directory or file, or a directory of clip NPZ.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the summary as JSON.")] = False,
     report: Annotated[
         Optional[Path], typer.Option("--report", help="Write DIR/report.html, a self-contained page with plots.")
     ] = None,
@@ -350,20 +366,26 @@ def train_motion_command(
     out: Annotated[Path, typer.Option("--out", help="Where checkpoint, config, history and fingerprint go.")] = Path(
         "runs/motion"
     ),
-    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 20,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the train windows.")] = 20,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per batch.")] = 256,
     window: Annotated[int, typer.Option("--window", min=2, help="Frames per window (seen + predicted).")] = 12,
     future: Annotated[int, typer.Option("--future", min=1, help="Frames predicted at the end of each window.")] = 4,
     steps_per_epoch: Annotated[
         Optional[int], typer.Option("--steps-per-epoch", min=1, help="Default: one pass over the train windows.")
     ] = None,
-    lr: Annotated[float, typer.Option("--lr")] = 1e-3,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the weights and of the batches drawn.")] = 0,
     workers: Annotated[int, typer.Option("--workers", min=0, help="DataLoader worker processes.")] = 0,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", metavar=FLAG, help="Continue the run in --out.")] = False,
 ) -> None:
     """Train a small next-frames predictor on the train shards, validating on val every epoch."""
-    from .training.train import TrainConfig, console_progress, train
+    try:
+        from .training.train import TrainConfig, console_progress, train
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        typer.secho("error: train-motion needs torch: pip install 'mimicdata[train]'", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
 
     config = TrainConfig(str(data), str(out), epochs, batch_size, window, future, steps_per_epoch, lr=lr, seed=seed,
                          workers=workers)
@@ -378,8 +400,30 @@ def train_motion_command(
                    f"{history[-1]['val_persistence_loss']:.4f}); checkpoint in {out}")
 
 
+INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
+
+
+def _interruptible(command: Callable[..., None]) -> Callable[..., None]:
+    """Ctrl-C ends a command with one line and exit code 130, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except KeyboardInterrupt:
+            typer.secho("interrupted: nothing half-written was published", fg=typer.colors.RED, err=True)
+            raise typer.Exit(INTERRUPTED) from None
+
+    return run
+
+
+for _registered in app.registered_commands:
+    if _registered.callback is not None:
+        _registered.callback = _interruptible(_registered.callback)
+
+
 def _single(command) -> typer.Typer:
-    single = typer.Typer(add_completion=False)
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)
     single.command()(command)
     return single
 

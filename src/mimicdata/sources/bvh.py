@@ -56,6 +56,17 @@ def read_bvh(
     return parse_bvh(Path(path), length_unit=fmt.length_unit, up_axis=fmt.up_axis)
 
 
+# Frame Time is printed with a few digits (0.033333, .0083333): a rate this close to a whole number is that number.
+WHOLE_RATE_TOLERANCE = 2e-4
+
+
+def frame_rate(frame_time: float) -> float:
+    """Frames per second from a BVH Frame Time; 0.033333 s is 30 fps, not 30.0003, so no frame is lost to resampling."""
+    fps = 1.0 / frame_time
+    whole = round(fps)
+    return float(whole) if whole > 0 and abs(fps - whole) <= WHOLE_RATE_TOLERANCE * fps else fps
+
+
 def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion:
     """Joint world poses of every frame; `length_unit` is metres per file unit."""
     path = Path(path)
@@ -68,7 +79,7 @@ def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion
         raise InputError(
             path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}] Hz, found {frame_time}"
         )
-    fps = 1.0 / frame_time
+    fps = frame_rate(frame_time)
     data, notes = _read_frames(path, raw, joints, declared)
     to_z_up = UP_AXIS_TO_Z_UP[up_axis] * 1.0
     positions, rotations = _forward(joints, data)
