@@ -175,3 +175,23 @@ def test_train_motion_without_torch_says_how_to_install_it(tmp_path, monkeypatch
     monkeypatch.setattr(builtins, "__import__", no_torch)
     result = CliRunner().invoke(app, ["train-motion", "--data", str(tmp_path)])
     assert result.exit_code == 2 and "pip install 'mimicdata[train]'" in result.output
+
+
+def test_no_clip_survived_names_each_source_and_json_still_gets_the_report(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "short.csv").write_text(",".join(["0"] * 6 + ["1"] + ["0"] * 29) + "\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: none\ntarget_fps: 30\nval_percent: 10\npreprocess: {min_frames: 5}\nsources:\n"
+        f"  - {{name: robots, type: csv, fps: 30, input: {tmp_path / 'csv'}}}\n"
+        f"  - {{name: nothing, type: pkl, input: {tmp_path / 'empty'}}}\n"
+    )
+    result = CliRunner().invoke(app, ["build-dataset", "--spec", str(spec), "--output-root", str(tmp_path / "out"),
+                                      "--json"])
+    assert result.exit_code == 1
+    assert "source robots (csv, " in result.output and "1 file(s) scanned, 1 rejected (by reason: too_short: 1)" in result.output
+    assert "source nothing (pkl, " in result.output and "0 file(s) scanned" in result.output
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    assert report["sources"]["robots"]["rejected_by_reason"] == {"too_short": 1}
+    assert not (tmp_path / "out" / "none").exists()

@@ -59,6 +59,9 @@ def _summary(report: dict) -> str:
         )
     for r in report["rejected"]:
         lines.append(f"  rejected {r['clip_id']}: {r['detail']}")
+    for name, src in report["sources"].items():
+        if src["scanned"] == 0:
+            lines.append(f"  warning: source {name} matched no {src['type']} files under {src['input']}")
     if "fk_check" in report:
         fk = report["fk_check"]
         lines.append(

@@ -37,7 +37,7 @@ class ShardError(MimicdataError):
 
 
 class StrictBuildError(BuildError):
-    """A --strict build rejected clips: nothing was published; `report` lists every rejection."""
+    """A build that published nothing (--strict saw a rejection, or no clip survived); `report` lists every rejection."""
 
     def __init__(self, message: str, report: dict) -> None:
         super().__init__(message)

@@ -193,8 +193,8 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report = _report(spec, options, robot, scans, results, {}, timings)
         raise StrictBuildError(_strict_message(report["rejected"]), report)
     if not kept:
-        reasons = Counter(r.reason for r in results)
-        raise BuildError(f"no clip survived the build ({len(results)} scanned; rejected by reason: {dict(reasons)})")
+        report = _report(spec, options, robot, scans, results, {}, timings)
+        raise StrictBuildError(_nothing_survived(report), report)  # carries the report, so --json still prints it
 
     t0 = time.perf_counter()
     split_of = assign_splits(kept, spec.val_percent, spec.hash_salt, spec.split.group_pattern)
@@ -244,6 +244,19 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report["fk_check"] = _sampled_fk_check(staging, rows, robot)
         report["timings_s"]["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _nothing_survived(report: dict[str, Any]) -> str:
+    """Which sources gave what, so the user sees at once which folder or filter is wrong."""
+    lines = ["no clip survived the build; nothing was written, the existing dataset (if any) is untouched:"]
+    for name, src in report["sources"].items():
+        reasons = ", ".join(f"{k}: {v}" for k, v in src["rejected_by_reason"].items()) or "none"
+        lines.append(f"  source {name} ({src['type']}, {src['input']}): {src['scanned']} file(s) scanned, "
+                     f"{src['rejected']} rejected (by reason: {reasons})"
+                     + (f", {sum(src['excluded'].values())} excluded by {', '.join(src['excluded'])}" if src["excluded"] else ""))
+    shown = report["rejected"][:STRICT_SHOWN]
+    lines += [f"  {r['clip_id']} ({r['reason']}): {r['detail']}" for r in shown]
+    return "\n".join(lines)
 
 
 def _strict_message(rejected: list[dict]) -> str:
