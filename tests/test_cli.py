@@ -195,3 +195,11 @@ def test_no_clip_survived_names_each_source_and_json_still_gets_the_report(tmp_p
     report = json.loads(result.stdout[result.stdout.index("{"):])
     assert report["sources"]["robots"]["rejected_by_reason"] == {"too_short": 1}
     assert not (tmp_path / "out" / "none").exists()
+
+
+def test_train_motion_on_a_folder_that_is_not_a_dataset_says_so(tmp_path):
+    (tmp_path / "motions").mkdir()
+    for folder in (tmp_path / "motions", tmp_path / "missing"):
+        result = CliRunner().invoke(app, ["train-motion", "--data", str(folder), "--out", str(tmp_path / "run")])
+        assert result.exit_code == 1 and f"--data {folder}" in result.output and "dataset directory" in result.output
+    assert not (tmp_path / "run").exists()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..dataset.layout import shard_files
+from ..dataset.layout import SPLITS, is_dataset_dir, shard_files
 from ..dataset.shards import file_sha256
 from ..errors import MimicdataError
 from ..infra.atomic import atomic_file, write_text_atomic
@@ -131,9 +131,21 @@ def dataset_fingerprint(data: Path) -> dict[str, Any]:
     }
 
 
+def _check_is_dataset(data: Path) -> None:
+    """--data must be a dataset directory with train/ and val/ shards: say so in the command's terms."""
+    if not data.exists():
+        raise TrainError(f"--data {data}: not found; give a dataset directory built by build-dataset")
+    if not is_dataset_dir(data) and not all((data / s).is_dir() for s in SPLITS):
+        raise TrainError(
+            f"--data {data}: not a dataset directory (no build_info.json, no train/ and val/ shard folders); "
+            "give the folder build-dataset wrote, e.g. data/datasets/<name>"
+        )
+
+
 def train(config: TrainConfig, resume: bool = False, progress: Callable[[str, bool], None] | None = None) -> list[dict]:
     """Train (or resume); returns the history, one entry per epoch: train and val loss, seconds."""
     config.check()
+    _check_is_dataset(Path(config.data))
     out = Path(config.out)
     checkpoint_path = out / "checkpoint.pt"
     fingerprint = dataset_fingerprint(Path(config.data))
