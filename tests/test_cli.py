@@ -203,3 +203,21 @@ def test_train_motion_on_a_folder_that_is_not_a_dataset_says_so(tmp_path):
         result = CliRunner().invoke(app, ["train-motion", "--data", str(folder), "--out", str(tmp_path / "run")])
         assert result.exit_code == 1 and f"--data {folder}" in result.output and "dataset directory" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_a_source_that_matches_no_files_is_a_warning_in_the_summary(tmp_path):
+    import yaml
+
+    spec = yaml.safe_load(SAMPLE.read_text())
+    for source in spec["sources"]:
+        for key in ("input", "metadata_csv"):
+            if key in source:
+                source[key] = str((SAMPLE.parent / source[key]).resolve())
+    (tmp_path / "empty").mkdir()
+    spec["sources"].append({"name": "nothing", "type": "pkl", "input": str(tmp_path / "empty")})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = runner.invoke(app, ["build-dataset", "--spec", str(path), "--output-root", str(tmp_path / "out"),
+                                 "--skip-fk-check", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: source nothing matched no pkl files under {tmp_path / 'empty'}" in result.output
