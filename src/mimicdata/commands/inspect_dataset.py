@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..dataset.foreign import body_layout, is_world_body, joint_layout, names_of
+from ..dataset.foreign import body_layout, joint_layout
 from ..dataset.layout import BUILD_INFO, MANIFEST, SPLITS, clip_starts, dataset_shards, is_dataset_dir, npz_files
 from ..dataset.manifest import read_manifest
 from ..dataset.shards import Shard, is_shard
-from ..dataset.stored import foreign_clip, shard_clip_ids
+from ..dataset.stored import foreign_clip, shard_clip_fps, shard_clip_ids, shard_names, shard_world_first
 from ..errors import InputError, MimicdataError
 from ..robot import RobotModel, load_robot
 
@@ -232,11 +232,7 @@ class _Collector:
             return
         n = len(lengths)
         ids = shard_clip_ids(file, shard)
-        fps = (
-            np.asarray(shard["clip_fps"], dtype=float)
-            if "clip_fps" in shard
-            else np.full(n, float(np.asarray(shard["fps"]).ravel()[0]))
-        )
+        fps = shard_clip_fps(shard)
         weights = np.asarray(shard["clip_weights"], dtype=float) if "clip_weights" in shard else np.ones(n)
         if "schema_version" in shard:
             result.schema_version = int(shard["schema_version"])
@@ -271,9 +267,9 @@ class _Collector:
 
     def _names(self, shard: Shard, file: Path, result: Inspection) -> list[str]:
         width = shard.header("joint_pos")[0][1]
-        stored = names_of(file, "joint_names", shard["joint_names"]) if "joint_names" in shard else None
-        if "body_names" in shard and result.body_names is None:
-            result.body_names = names_of(file, "body_names", shard["body_names"])
+        stored = shard_names(file, shard, "joint_names")
+        if result.body_names is None:
+            result.body_names = shard_names(file, shard, "body_names")
         if stored is not None:
             return stored
         try:
@@ -288,15 +284,11 @@ class _Collector:
     def _root_body(self, shard: Shard, file: Path, result: Inspection) -> int | None:
         if "body_pos_w" not in shard:
             return None
-        frames, B = shard.header("body_pos_w")[0][:2]
-        names = names_of(file, "body_names", shard["body_names"]) if "body_names" in shard else None
-        world = False
-        if names is None and "body_quat_w" in shard and frames and B == len(self.robot.body_names) + 1:
-            # Body 0 must be the static world frame all through; a thousand spread frames tell without reading all.
-            picked = np.unique(np.linspace(0, frames - 1, min(frames, 1000)).astype(np.int64))
-            world = is_world_body(shard["body_pos_w"][picked, 0], shard["body_quat_w"][picked, 0])
+        names = shard_names(file, shard, "body_names")
+        world = shard_world_first(shard, self.robot, names)
         try:
-            index = body_layout(file, B, names, self.robot, world_first=world).index(self.robot, self.robot.root_body)
+            layout = body_layout(file, shard.header("body_pos_w")[0][1], names, self.robot, world_first=world)
+            index = layout.index(self.robot, self.robot.root_body)
         except InputError:
             index = -1
         if index >= 0:

@@ -17,7 +17,17 @@ import numpy as np
 from ..errors import InputError
 from ..robot import RobotModel
 from ..sources._common import fps_value
-from .foreign import body_layout, is_world_body, joint_layout, load_arrays, names_of, require_bodies, stored_names
+from .foreign import (
+    BodyLayout,
+    JointLayout,
+    body_layout,
+    is_world_body,
+    joint_layout,
+    load_arrays,
+    names_of,
+    require_bodies,
+    stored_names,
+)
 from .layout import dataset_shards, is_dataset_dir, npz_files
 from .shards import Shard, is_shard
 
@@ -64,21 +74,36 @@ def stored_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Iter
             yield foreign_clip(file, robot)
 
 
-def shard_joint_and_body_layout(path: Path, shard: Shard, robot: RobotModel):
+def shard_names(path: Path, shard: Shard, key: str) -> list[str] | None:
+    """A shard's stored joint or body names, None when it stores none (the old tool's shards lack joint_names)."""
+    return names_of(path, key, shard[key]) if key in shard else None
+
+
+def shard_world_first(shard: Shard, robot: RobotModel, body_names: list[str] | None) -> bool:
+    """Whether an unnamed shard's body 0 is MuJoCo's static world frame, in front of the robot's bodies."""
+    if body_names is not None or "body_quat_w" not in shard:
+        return False
+    frames, B = shard.header("body_pos_w")[0][:2]
+    if not frames or B != len(robot.body_names) + 1:
+        return False
+    # Body 0 must be the static world frame all through; a thousand spread frames tell without reading all.
+    picked = np.unique(np.linspace(0, frames - 1, min(frames, 1000)).astype(np.int64))
+    return is_world_body(shard["body_pos_w"][picked, 0], shard["body_quat_w"][picked, 0])
+
+
+def shard_clip_fps(shard: Shard) -> np.ndarray:
+    """Each clip's rate: clip_fps, or the shard's one fps for shards that store no per-clip rate."""
+    if "clip_fps" in shard:
+        return np.asarray(shard["clip_fps"], dtype=float)
+    return np.full(shard.num_clips, float(np.asarray(shard["fps"]).ravel()[0]))
+
+
+def shard_joint_and_body_layout(path: Path, shard: Shard, robot: RobotModel) -> tuple[JointLayout, BodyLayout]:
     """A shard's joint and body layouts (names where stored, the robot's order where not)."""
-    width = shard.header("joint_pos")[0][1]
-    joints = joint_layout(
-        path, width, names_of(path, "joint_names", shard["joint_names"]) if "joint_names" in shard else None, robot
-    )
+    joints = joint_layout(path, shard.header("joint_pos")[0][1], shard_names(path, shard, "joint_names"), robot)
+    names = shard_names(path, shard, "body_names")
     B = shard.header("body_pos_w")[0][1]
-    names = names_of(path, "body_names", shard["body_names"]) if "body_names" in shard else None
-    world = None
-    if names is None and B == len(robot.body_names) + 1:
-        frames = shard.header("body_pos_w")[0][0]
-        # Body 0 must be the static world frame all through; a thousand spread frames tell without reading all.
-        picked = np.unique(np.linspace(0, frames - 1, min(frames, 1000)).astype(np.int64))
-        world = frames > 0 and is_world_body(shard["body_pos_w"][picked, 0], shard["body_quat_w"][picked, 0])
-    return joints, body_layout(path, B, names, robot, world_first=world)
+    return joints, body_layout(path, B, names, robot, world_first=shard_world_first(shard, robot, names))
 
 
 def shard_clip_ids(path: Path, shard: Shard) -> list[str]:
@@ -94,8 +119,7 @@ def shard_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Itera
     require_bodies(path, bodies, robot)
     notes = [joints.note] if joints.note else []
     ids = shard_clip_ids(path, shard)
-    fps = (np.asarray(shard["clip_fps"], dtype=float) if "clip_fps" in shard
-           else np.full(shard.num_clips, float(np.asarray(shard["fps"]).ravel()[0])))
+    fps = shard_clip_fps(shard)
     indices = range(shard.num_clips) if clip is None else [clip]
     b = bodies.columns
     for i in indices:

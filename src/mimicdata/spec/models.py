@@ -125,10 +125,6 @@ else:
     AnySource = Annotated[Union[tuple(SOURCE_MODELS.values())], Field(discriminator="type")]
 
 
-def source_fields(source_type: str) -> list[str]:
-    return list(SOURCE_MODELS[source_type].model_fields)
-
-
 def source_types_with_field(name: str) -> list[str]:
     return [t for t, m in SOURCE_MODELS.items() if name in m.model_fields]
 
