@@ -53,13 +53,13 @@ def _shards(dataset_dir):
 
 def test_every_real_folder_builds_and_other_robots_are_rejected(built):
     _, report, dataset_dir = built
-    src = report["sources"]
-    assert src["not_g1"]["kept"] == 0 and src["not_g1"]["rejected"] == 2
-    details = [r["detail"] for r in report["rejected"] if r["source"] == "not_g1"]
+    src = report.sources
+    assert src["not_g1"].kept == 0 and src["not_g1"].rejected == 2
+    details = [r.detail for r in report.rejected if r.source == "not_g1"]
     assert all("casbot" in d or "marathon" in d for d in details)
     assert all("robot" in d for d in details)
     for name in ("gmr", "gmr_full", "g1moves_npz", "world_npz", "rootjp_npz", "seed", "unitree", "g1moves_csv"):
-        assert src[name]["kept"] == src[name]["scanned"] > 0, (name, src[name])
+        assert src[name].kept == src[name].scanned > 0, (name, src[name])
     info = json.loads((dataset_dir / "build_info.json").read_text())
     assert info["splits"]["train"]["clips"] > 0 and info["splits"]["val"]["clips"] > 0
     for split in ("train", "val"):

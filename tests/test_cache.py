@@ -37,15 +37,15 @@ def _build(spec_path, root, **kw):
 def test_no_op_rebuild_reuses_every_clip_and_writes_the_same_bytes(project, tmp_path):
     spec_path, _ = project
     cold = _build(spec_path, tmp_path / "out")
-    scanned = cold["cache"]["computed"]
-    assert scanned > 0 and cold["cache"]["clips_from_cache"] == 0
+    scanned = cold.cache.computed
+    assert scanned > 0 and cold.cache.clips_from_cache == 0
     first = _outputs(tmp_path / "out" / "sample")
     warm = _build(spec_path, tmp_path / "out")
-    assert warm["cache"] == {**cold["cache"], "clips_from_cache": scanned, "computed": 0}
+    assert warm.cache == cold.cache.model_copy(update={"clips_from_cache": scanned, "computed": 0})
     assert _outputs(tmp_path / "out" / "sample") == first
-    assert warm["rejected"] == cold["rejected"]  # rejections are remembered too
+    assert warm.rejected == cold.rejected  # rejections are remembered too
     uncached = _build(spec_path, tmp_path / "plain", use_cache=False)
-    assert uncached["cache"]["dir"] is None and _outputs(tmp_path / "plain" / "sample") == first
+    assert uncached.cache.dir is None and _outputs(tmp_path / "plain" / "sample") == first
 
 
 def test_a_threshold_change_reruns_preprocess_but_never_ingest(project, tmp_path, monkeypatch):
@@ -60,9 +60,9 @@ def test_a_threshold_change_reruns_preprocess_but_never_ingest(project, tmp_path
     spec["preprocess"]["min_frames"] = 100
     spec_path.write_text(yaml.safe_dump(spec))
     report = _build(spec_path, tmp_path / "out")  # jobs=1 runs in this process, so the patch is seen
-    assert report["cache"]["clips_from_cache"] == 0 and report["cache"]["computed"] == 0
-    assert report["cache"]["motions_from_cache"] > 0
-    assert any(r["reason"] == "too_short" for r in report["rejected"])
+    assert report.cache.clips_from_cache == 0 and report.cache.computed == 0
+    assert report.cache.motions_from_cache > 0
+    assert any(r.reason == "too_short" for r in report.rejected)
     monkeypatch.undo()
     _build(spec_path, tmp_path / "fresh", cache_dir=tmp_path / "other-cache")
     assert _outputs(tmp_path / "out" / "sample") == _outputs(tmp_path / "fresh" / "sample")
@@ -75,12 +75,12 @@ def test_adding_a_file_processes_that_file_only(project, tmp_path):
     take = sorted(csv.glob("*.csv"))[-1]
     (csv / "another_take.csv").write_text("\n".join(take.read_text().splitlines()[:-3]) + "\n")
     after = _build(spec_path, tmp_path / "out")
-    assert after["cache"]["computed"] == 1
-    assert after["cache"]["clips_from_cache"] == before["cache"]["computed"]
+    assert after.cache.computed == 1
+    assert after.cache.clips_from_cache == before.cache.computed
     # A second copy of known bytes under a new name reuses the cached motion.
     shutil.copy(take, csv / "same_bytes.csv")
     again = _build(spec_path, tmp_path / "out")
-    assert again["cache"]["computed"] == 0 and again["cache"]["motions_from_cache"] == 1
+    assert again.cache.computed == 0 and again.cache.motions_from_cache == 1
 
 
 def test_an_edited_input_is_recomputed(project, tmp_path):
@@ -90,7 +90,7 @@ def test_an_edited_input_is_recomputed(project, tmp_path):
     lines = csv.read_text().splitlines()
     csv.write_text("\n".join(lines[:-5]) + "\n")  # a shorter take, same name
     report = _build(spec_path, tmp_path / "out")
-    assert report["cache"]["computed"] == 1
+    assert report.cache.computed == 1
 
 
 def test_a_damaged_cache_entry_is_computed_again_not_reused(project, tmp_path):
@@ -103,8 +103,8 @@ def test_a_damaged_cache_entry_is_computed_again_not_reused(project, tmp_path):
     entry.unlink()  # the dataset's files may be links to the entry: replace it, as a bad disk block would not
     entry.write_bytes(bytes(damaged))
     warm = _build(spec_path, tmp_path / "out")
-    assert warm["cache"]["clips_from_cache"] == cold["cache"]["computed"] - 1
-    assert warm["cache"]["motions_from_cache"] == 1
+    assert warm.cache.clips_from_cache == cold.cache.computed - 1
+    assert warm.cache.motions_from_cache == 1
     assert _outputs(tmp_path / "out" / "sample") == expected
 
 
@@ -114,10 +114,10 @@ def test_duplicate_clip_ids_are_not_counted_as_computed(project, tmp_path):
     take = sorted(csv.glob("*.csv"))[-1]
     shutil.copy(take, take.with_suffix(".CSV"))  # same clip id, so rejected as a duplicate, never processed
     report = _build(spec_path, tmp_path / "out")
-    duplicates = [r for r in report["rejected"] if r["reason"] == "duplicate_clip_id"]
+    duplicates = [r for r in report.rejected if r.reason == "duplicate_clip_id"]
     assert len(duplicates) == 1
-    scanned = sum(s["scanned"] for s in report["sources"].values())
-    assert report["cache"]["computed"] == scanned - 1
+    scanned = sum(s.scanned for s in report.sources.values())
+    assert report.cache.computed == scanned - 1
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
@@ -134,8 +134,8 @@ def test_a_damaged_motion_entry_is_read_again_from_the_input(project, tmp_path, 
     spec["preprocess"]["min_frames"] = 11  # a clip-level miss everywhere, so every motion entry is read
     spec_path.write_text(yaml.safe_dump(spec))
     warm = _build(spec_path, tmp_path / "out")
-    assert warm["cache"]["computed"] == 1
-    assert warm["cache"]["motions_from_cache"] == cold["cache"]["computed"] - 1
+    assert warm.cache.computed == 1
+    assert warm.cache.motions_from_cache == cold.cache.computed - 1
     _build(spec_path, tmp_path / "fresh", use_cache=False)
     assert _outputs(tmp_path / "out" / "sample") == _outputs(tmp_path / "fresh" / "sample")
 
@@ -153,7 +153,7 @@ def test_unchanged_inputs_are_not_hashed_again(project, tmp_path, monkeypatch):
     csv = sorted(Path(spec["sources"][1]["input"]).glob("*.csv"))[0]
     csv.write_text(csv.read_text())  # same bytes, new mtime: hashed again, and still served from the cache
     report = _build(spec_path, tmp_path / "out")
-    assert hashed == [csv.name] and report["cache"]["computed"] == 0
+    assert hashed == [csv.name] and report.cache.computed == 0
 
 
 @pytest.mark.parametrize(
@@ -171,5 +171,5 @@ def test_a_damaged_input_hash_memo_is_ignored(project, tmp_path, damage):
     (memo,) = (tmp_path / "out" / ".cache" / "inputs").glob("*.json")
     memo.write_text(damage(json.loads(memo.read_text())))
     warm = _build(spec_path, tmp_path / "out")
-    assert warm["cache"]["clips_from_cache"] == cold["cache"]["computed"]
-    assert not [r for r in warm["rejected"] if r["reason"] == "error"]
+    assert warm.cache.clips_from_cache == cold.cache.computed
+    assert not [r for r in warm.rejected if r.reason == "error"]

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import REPO
 from mimicdata.cli import app
+from mimicdata.dataset.report import BuildReport, read_build_report
 
 runner = CliRunner()
 SAMPLE = REPO / "specs" / "sample.yaml"
@@ -22,16 +23,16 @@ def test_build_dataset_console_script_with_json(tmp_path):
          "--spec", str(SAMPLE), "--output_root", str(tmp_path), "--json", "--jobs", "2"],
         capture_output=True, text=True, check=True,
     )
-    report = json.loads(out.stdout)
-    assert report["dataset"] == "sample"
-    assert report["sources"]["unitree_csv"]["rejected_by_reason"] == {"too_short": 1}
+    report = BuildReport.model_validate(json.loads(out.stdout))  # the JSON is the typed report, round-tripped
+    assert report.dataset == "sample" and report.dataset_dir == str(tmp_path / "sample")
+    assert report.sources["unitree_csv"].rejected_by_reason == {"too_short": 1}
     assert "rejected unitree_csv:twitch: clip too short" in out.stderr
     info = json.loads((tmp_path / "sample" / "build_info.json").read_text())
-    assert info["splits"] == report["splits"]
-    kept = sum(s["kept"] for s in report["sources"].values())
-    assert report["splits"]["train"]["clips"] + report["splits"]["val"]["clips"] == kept == 6
+    assert info["splits"] == report.as_dict()["splits"] and "dataset_dir" not in info
+    assert read_build_report(tmp_path / "sample") == report.model_copy(update={"dataset_dir": None})
+    assert report.splits["train"].clips + report.splits["val"].clips == report.kept == 6
     assert not (tmp_path / "sample" / "clips").exists() or any(
-        s["type"] in ("npz", "bvh") for s in report["spec"]["sources"]
+        s["type"] in ("npz", "bvh") for s in report.spec["sources"]
     )
 
 
@@ -192,8 +193,8 @@ def test_no_clip_survived_names_each_source_and_json_still_gets_the_report(tmp_p
     assert result.exit_code == 1
     assert "source robots (csv, " in result.output and "1 file(s) scanned, 1 rejected (by reason: too_short: 1)" in result.output
     assert "source nothing (pkl, " in result.output and "0 file(s) scanned" in result.output
-    report = json.loads(result.stdout[result.stdout.index("{"):])
-    assert report["sources"]["robots"]["rejected_by_reason"] == {"too_short": 1}
+    report = BuildReport.model_validate(json.loads(result.stdout[result.stdout.index("{"):]))
+    assert report.sources["robots"].rejected_by_reason == {"too_short": 1}
     assert not (tmp_path / "out" / "none").exists()
 
 

@@ -28,7 +28,7 @@ def test_dask_cluster_build_is_byte_identical_to_a_local_one(tmp_path):
             ),
         )
     local = build_dataset(spec, BuildOptions(output_root=tmp_path / "local", fk_check=False, use_cache=False))
-    assert report["cache"]["computed"] == local["cache"]["computed"] > 0  # the workers did the clips
+    assert report.cache.computed == local.cache.computed > 0  # the workers did the clips
     assert _outputs(tmp_path / "dask" / "sample") == _outputs(tmp_path / "local" / "sample")
 
 

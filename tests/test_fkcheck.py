@@ -107,7 +107,7 @@ def test_cli_passes_a_built_dataset_once_per_clip(tmp_path):
     from mimicdata.build.dataset import BuildOptions, build_dataset
 
     report = build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=tmp_path))
-    kept = sum(info["clips"] for info in report["splits"].values())
+    kept = sum(info.clips for info in report.splits.values())
     result = _run("--npz", str(tmp_path / "sample"), "--frames", "10", "--json")
     assert result.exit_code == 0, result.output
     import json
@@ -143,9 +143,9 @@ def test_build_records_a_sampled_fk_check_unless_skipped(tmp_path):
     from mimicdata.build.dataset import FK_CHECK_CLIPS_PER_SOURCE, BuildOptions, build_dataset
 
     report = build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=tmp_path / "a"))
-    fk = report["fk_check"]
-    sources = [s for s, info in report["sources"].items() if info["kept"]]
-    assert len(sources) <= fk["clips"] <= FK_CHECK_CLIPS_PER_SOURCE * len(sources)
-    assert fk["passed"] == fk["clips"] and fk["failed"] == [] and fk["worst_pos_max"] < 1e-6
+    fk = report.fk_check
+    sources = [s for s, info in report.sources.items() if info.kept]
+    assert len(sources) <= fk.clips <= FK_CHECK_CLIPS_PER_SOURCE * len(sources)
+    assert fk.passed == fk.clips and fk.failed == [] and fk.worst_pos_max < 1e-6
     skipped = build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=tmp_path / "b", fk_check=False))
     assert "fk_check" not in skipped

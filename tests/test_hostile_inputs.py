@@ -31,6 +31,7 @@ import yaml
 
 from conftest import REPO, require_shared
 from mimicdata.build.dataset import BuildOptions, build_dataset
+from mimicdata.dataset.report import Rejection
 from mimicdata.errors import BuildError, SpecError, StrictBuildError
 from mimicdata.sources.pkl import load_pickle
 
@@ -97,24 +98,24 @@ def ws(template, tmp_path) -> Workspace:
     return Workspace(tmp_path / "ws")
 
 
-def assert_rejected_cleanly(ws: Workspace, reason: str, needles: list[str]) -> dict:
+def assert_rejected_cleanly(ws: Workspace, reason: str, needles: list[str]) -> Rejection:
     """The bad clip is rejected with `reason` and a message holding every needle; nothing else changed;
     --strict fails with that message and leaves the earlier dataset byte for byte."""
     report = ws.build()
-    mine = [r for r in report["rejected"] if r["source"] == "hostile"]
-    assert len(mine) == 1, report["rejected"]
+    mine = [r for r in report.rejected if r.source == "hostile"]
+    assert len(mine) == 1, report.rejected
     (entry,) = mine
-    assert entry["reason"] == reason, entry
+    assert entry.reason == reason, entry
     for needle in needles:
-        assert needle in entry["detail"], (needle, entry["detail"])
-    assert report["sources"]["hostile"]["rejected_by_reason"] == {reason: 1}
+        assert needle in entry.detail, (needle, entry.detail)
+    assert report.sources["hostile"].rejected_by_reason == {reason: 1}
     assert _published(ws.dataset) == {k: v for k, v in ws.before.items() if k != "build_info.json"}
 
     rebuilt = _digests(ws.dataset)
     with pytest.raises(StrictBuildError) as err:
         ws.build(strict=True)
-    assert entry["clip_id"] in str(err.value) and entry["detail"] in str(err.value)
-    assert err.value.report["rejected"] == report["rejected"]
+    assert entry.clip_id in str(err.value) and entry.detail in str(err.value)
+    assert err.value.report.rejected == report.rejected
     assert _digests(ws.dataset) == rebuilt
     assert _leftovers(ws) == [], "a strict failure left staging behind"
     return entry
@@ -175,7 +176,7 @@ def test_csv_with_a_non_numeric_cell(ws):
 def test_csv_with_crlf_line_ends_is_read_like_lf(ws):
     ws.add_source({"windows.csv": _csv_text().replace("\n", "\r\n").encode()}, type="csv", fps=30)
     report = ws.build()
-    assert report["sources"]["hostile"]["kept"] == 1
+    assert report.sources["hostile"].kept == 1
     manifest = (ws.dataset / "manifest_resolved.csv").read_text()
     twin = next(line for line in manifest.splitlines() if "walk_turn_left" in line).split(",")
     mine = next(line for line in manifest.splitlines() if "hostile:windows" in line).split(",")
@@ -207,7 +208,7 @@ def test_csv_with_slightly_off_quaternions_is_normalised_and_kept(ws):
     for row in rows:
         row[3:7] = [repr(1.02 * float(v)) for v in row[3:7]]  # float32-and-rounding sized, not a layout error
     ws.add_source({"off.csv": ("\n".join(",".join(r) for r in rows) + "\n").encode()}, type="csv", fps=30)
-    assert ws.build()["sources"]["hostile"]["kept"] == 1
+    assert ws.build().sources["hostile"].kept == 1
 
 
 def test_csv_that_is_empty(ws):
@@ -228,7 +229,7 @@ def test_pickle_that_references_anything_outside_numpy_is_blocked_before_it_runs
     ws.add_source({"exploit.pkl": _pickled({"fps": 30, "root_pos": Exploit()})}, type="pkl")
     entry = assert_rejected_cleanly(ws, "unreadable", ["exploit.pkl", "os", "system", "only numpy arrays"])
     assert not marker.exists(), "the pickle ran code"
-    assert "refused" in entry["detail"]
+    assert "refused" in entry.detail
 
 
 def test_pickle_of_another_robot(ws):
@@ -240,7 +241,7 @@ def test_pickle_of_another_robot(ws):
 
 def test_pickle_with_none_fields_that_are_optional_is_kept(ws):
     ws.add_source({"gmr_nones.pkl": _pickled(_gmr())}, type="pkl")  # local_body_pos and link_body_list are None
-    assert ws.build()["sources"]["hostile"]["kept"] == 1
+    assert ws.build().sources["hostile"].kept == 1
 
 
 def test_pickle_with_a_none_where_motion_is_required(ws):
@@ -415,7 +416,7 @@ def test_bvh_skeleton_lacking_what_its_format_needs_lists_the_missing_joints(ws)
     ws.add_source({"two_joints.bvh": _chain_bvh(["0 90 0 0 0 0 0 0 0"] * 5)}, **_bvh_source())
     entry = assert_rejected_cleanly(ws, "unreadable", ["two_joints.bvh", "lafan1"])
     for joint in ("LeftUpLeg", "RightHand", "Head"):
-        assert joint in entry["detail"]
+        assert joint in entry.detail
 
 
 def test_bvh_with_nan_in_a_frame(ws):
@@ -452,8 +453,8 @@ def lafan_take() -> bytes:
 def test_bvh_declared_frame_count_differs_from_the_frames_present(ws, lafan_take):
     ws.add_source({"walk.bvh": lafan_take.replace(b"Frames: 40", b"Frames: 55")}, **_bvh_source())
     report = ws.build()
-    assert report["sources"]["hostile"]["kept"] == 1
-    (notes,) = [n["notes"] for n in report["notes"] if n["clip_id"] == "hostile:walk"]
+    assert report.sources["hostile"].kept == 1
+    (notes,) = [n.notes for n in report.notes if n.clip_id == "hostile:walk"]
     assert any("55" in note and "40" in note and "Frames" in note for note in notes), notes
 
 
@@ -467,21 +468,21 @@ def test_joint_angles_beyond_the_limits_are_kept_and_flagged(ws):
     data["dof_pos"][10:20, knee] = -1.0  # the knee bends forwards only
     ws.add_source({"hyperextended.pkl": _pickled(data)}, type="pkl")
     report = ws.build()
-    assert report["sources"]["hostile"]["kept"] == 1
-    (flags,) = [f["flags"] for f in report["flagged"] if f["clip_id"] == "hostile:hyperextended"]
+    assert report.sources["hostile"].kept == 1
+    (flags,) = [f.flags for f in report.flagged if f.clip_id == "hostile:hyperextended"]
     assert any("10 frames outside joint limits" in f and "left_knee_joint" in f for f in flags), flags
     with pytest.raises(StrictBuildError) as err:  # the sample's too-short twitch is its only rejection
         ws.build(strict=True)
-    assert [r["clip_id"] for r in err.value.report["rejected"]] == ["unitree_csv:twitch"]
+    assert [r.clip_id for r in err.value.report.rejected] == ["unitree_csv:twitch"]
 
 
 def test_duplicate_clip_ids(ws):
     ws.add_source({"a.csv": _csv_text().encode(), "a.CSV": _csv_text().encode()}, type="csv", fps=30)
     report = ws.build()
-    (entry,) = [r for r in report["rejected"] if r["source"] == "hostile"]
-    assert entry["reason"] == "duplicate_clip_id" and entry["clip_id"] == "hostile:a"
-    assert "a.CSV" in entry["detail"] and "a.csv" in entry["detail"] and "same clip id" in entry["detail"]
-    assert report["sources"]["hostile"]["kept"] == 1  # the first of the two, in path order
+    (entry,) = [r for r in report.rejected if r.source == "hostile"]
+    assert entry.reason == "duplicate_clip_id" and entry.clip_id == "hostile:a"
+    assert "a.CSV" in entry.detail and "a.csv" in entry.detail and "same clip id" in entry.detail
+    assert report.sources["hostile"].kept == 1  # the first of the two, in path order
     with pytest.raises(StrictBuildError) as err:
         ws.build(strict=True)
     assert "duplicate_clip_id: 1" in str(err.value)
@@ -666,13 +667,13 @@ def test_an_input_that_changes_while_the_build_reads_it(ws, monkeypatch):
 
     monkeypatch.setattr(clip_stage, "read_robot_motion", read_then_edit)
     report = ws.build(use_cache=True)
-    (entry,) = [r for r in report["rejected"] if r["reason"] == "input_changed"]
-    assert "twitch.csv" in entry["detail"] and "changed while the build was reading it" in entry["detail"]
+    (entry,) = [r for r in report.rejected if r.reason == "input_changed"]
+    assert "twitch.csv" in entry.detail and "changed while the build was reading it" in entry.detail
     assert _published(ws.dataset) == {k: v for k, v in ws.before.items() if k != "build_info.json"}
     monkeypatch.undo()
     again = ws.build(use_cache=True)
-    assert again["cache"]["computed"] == 1  # nothing was cached under the stale hash
-    assert not [r for r in again["rejected"] if r["reason"] == "input_changed"]
+    assert again.cache.computed == 1  # nothing was cached under the stale hash
+    assert not [r for r in again.rejected if r.reason == "input_changed"]
 
 
 def test_strict_on_the_command_line_exits_1_and_lists_the_rejection(ws):

@@ -135,3 +135,19 @@ def test_unnamed_shards_with_a_world_body_use_the_pelvis_as_root(tmp_path):
     found = inspect_dataset(tmp_path)
     assert found.summary()["clips"] == len(files)
     assert found.root_height.min() > 0.3  # body 0 (the world frame, at z = 0) was not taken as the root
+
+
+def test_a_broken_build_record_is_named_with_its_field(built_sample, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built_sample, copy)
+    info = json.loads((copy / "build_info.json").read_text())
+    info["splits"]["train"]["shards"][0]["frames"] = "many"
+    (copy / "build_info.json").write_text(json.dumps(info))
+    result = CliRunner().invoke(app, ["inspect-dataset", str(copy)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{copy / 'build_info.json'} [splits.train.shards.0.frames]" in result.output, result.output
+    (copy / "build_info.json").write_text("{not json")
+    result = CliRunner().invoke(app, ["inspect-dataset", str(copy)])
+    assert result.exit_code == 2 and "is not valid JSON" in result.output

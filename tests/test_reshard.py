@@ -56,19 +56,19 @@ def test_round_trip_of_a_built_dataset_at_several_bounds(built_sample, tmp_path,
     assert _digests(built_sample) == before  # the input is untouched
     for split in ("train", "val"):
         _assert_same_clips(_clips(built_sample / split), _clips(out / split))
-        shards = report.splits[split]["shards"]
-        assert [s["path"] for s in shards] == [f"{split}/{p.name}" for p in sorted((out / split).glob("*.npz"))]
+        shards = report.splits[split].shards
+        assert [s.path for s in shards] == [f"{split}/{p.name}" for p in sorted((out / split).glob("*.npz"))]
         for s in shards:
-            assert s["bytes"] == (out / s["path"]).stat().st_size
-            assert s["bytes"] <= bound or s["clips"] == 1  # only a lone clip may exceed the bound
+            assert s.bytes == (out / s.path).stat().st_size
+            assert s.bytes <= bound or s.clips == 1  # only a lone clip may exceed the bound
     if bound == 1:
-        assert all(s["clips"] == 1 for info in report.splits.values() for s in info["shards"])
+        assert all(s.clips == 1 for info in report.splits.values() for s in info.shards)
     if bound == 10**9:  # nothing to re-pack: the same bytes come out
         for split in ("train", "val"):
             assert (out / split / "shard_000.npz").read_bytes() == (built_sample / split / "shard_000.npz").read_bytes()
     info = json.loads((out / "build_info.json").read_text())
     assert info["resharded"]["max_shard_bytes"] == bound
-    assert [s["path"] for s in info["splits"]["train"]["shards"]] == [s["path"] for s in report.splits["train"]["shards"]]
+    assert [s["path"] for s in info["splits"]["train"]["shards"]] == [s.path for s in report.splits["train"].shards]
     for row in read_manifest(out / "manifest_resolved.csv"):
         shard = Shard(out / row.shard)
         assert str(shard["clip_ids"][row.clip_index]) == row.clip_id
@@ -108,7 +108,7 @@ def test_foreign_shards_keep_every_key(tmp_path, compressed):
         _assert_same_clips(_clips(source), _clips(out))
         with np.load(next(out.glob("*.npz")), allow_pickle=False) as data:
             assert {"window_steps", "clip_sample_starts", "clip_sample_ends", "clip_weights"} <= set(data.files)
-    assert len(report.splits["."]["shards"]) == len(files)
+    assert len(report.splits["."].shards) == len(files)
 
 
 def test_shards_that_disagree_are_refused_before_anything_is_written(tmp_path):

@@ -75,7 +75,7 @@ def _kill_when(proc: subprocess.Popen, condition, timeout: float = 120.0) -> Non
 def test_killed_builds_resume_to_the_uninterrupted_output(tmp_path):
     spec = _bvh_spec(tmp_path)
     reference = build_dataset(spec, BuildOptions(output_root=tmp_path / "reference", fk_check=False, use_cache=False))
-    total = reference["cache"]["computed"]
+    total = reference.cache.computed
     expected = _outputs(tmp_path / "reference" / "takes")
 
     root = tmp_path / "out"
@@ -92,8 +92,8 @@ def test_killed_builds_resume_to_the_uninterrupted_output(tmp_path):
     assert finished >= 3
 
     report = build_dataset(spec, BuildOptions(output_root=root, fk_check=False))
-    assert report["cache"]["clips_from_cache"] == finished  # finished clips were not recomputed
-    assert report["cache"]["computed"] == total - finished
+    assert report.cache.clips_from_cache == finished  # finished clips were not recomputed
+    assert report.cache.computed == total - finished
     assert _outputs(root / "takes") == expected
     leftovers = [p for p in root.rglob("*") if ".tmp-" in p.name or ".staging-" in p.name or ".old-" in p.name]
     assert leftovers == []

@@ -175,5 +175,5 @@ def test_build_with_bvh_sources_keeps_clips_and_reports_bad_files(tmp_path):
         "cuts/fallAndGetUp1_subject1_680_800.npz",
         "hc/ref_with_toe.npz",
     ]
-    (rejected,) = report["rejected"]
-    assert rejected["clip_id"] == "junk:broken" and "broken.bvh" in rejected["detail"]
+    (rejected,) = report.rejected
+    assert rejected.clip_id == "junk:broken" and "broken.bvh" in rejected.detail

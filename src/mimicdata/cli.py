@@ -8,11 +8,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from .errors import MimicdataError, SpecError, StrictBuildError
+
+if TYPE_CHECKING:
+    from .dataset.report import BuildReport
 
 # Library modules are imported inside each command: `--help` and the light
 # commands then skip pinocchio, mujoco and torch.
@@ -44,37 +47,36 @@ def _fail(exc: MimicdataError) -> None:
     raise typer.Exit(2 if isinstance(exc, SpecError) else 1)
 
 
-def _summary(report: dict) -> str:
-    lines = [f"dataset {report['dataset']} -> {report['dataset_dir']}"]
-    for split, info in report["splits"].items():
+def _summary(report: BuildReport) -> str:
+    lines = [f"dataset {report.dataset} -> {report.dataset_dir}"]
+    for split, info in report.splits.items():
         lines.append(
-            f"  {split}: {info['clips']} clips, {info['frames']} frames ({info['hours'] * 60:.1f} min), "
-            f"{len(info['shards'])} shard(s)"
+            f"  {split}: {info.clips} clips, {info.frames} frames ({info.hours * 60:.1f} min), {len(info.shards)} shard(s)"
         )
-    for name, src in report["sources"].items():
-        reasons = ", ".join(f"{k}: {v}" for k, v in src["rejected_by_reason"].items())
+    for name, src in report.sources.items():
+        reasons = ", ".join(f"{k}: {v}" for k, v in src.rejected_by_reason.items())
         lines.append(
-            f"  source {name}: {src['scanned']} scanned, {src['kept']} kept, {src['rejected']} rejected"
+            f"  source {name}: {src.scanned} scanned, {src.kept} kept, {src.rejected} rejected"
             + (f" ({reasons})" if reasons else "")
         )
-    for r in report["rejected"]:
-        lines.append(f"  rejected {r['clip_id']}: {r['detail']}")
-    for name, src in report["sources"].items():
-        if src["scanned"] == 0:
-            lines.append(f"  warning: source {name} matched no {src['type']} files under {src['input']}")
-    if "fk_check" in report:
-        fk = report["fk_check"]
+    for r in report.rejected:
+        lines.append(f"  rejected {r.clip_id}: {r.detail}")
+    for name, src in report.sources.items():
+        if src.scanned == 0:
+            lines.append(f"  warning: source {name} matched no {src.type} files under {src.input}")
+    if report.fk_check:
+        fk = report.fk_check
         lines.append(
-            f"  fk check (MuJoCo): {fk['passed']} of {fk['clips']} sampled clips pass, "
-            f"worst position error {fk['worst_pos_max']:.1e} m"
+            f"  fk check (MuJoCo): {fk.passed} of {fk.clips} sampled clips pass, "
+            f"worst position error {fk.worst_pos_max:.1e} m"
         )
-        for f in fk["failed"]:
-            lines.append(f"  FK MISMATCH {f['clip_id']}: {'; '.join(f['problems'])}")
-    cache = report.get("cache") or {}
-    if cache.get("dir"):
-        lines.append(f"  cache: {cache['clips_from_cache']} clips reused, {cache['motions_from_cache']} re-processed "
-                     f"from cached motion, {cache['computed']} computed ({cache['dir']})")
-    lines.append(f"  took {report['timings_s']['total']:.1f} s")
+        for f in fk.failed:
+            lines.append(f"  FK MISMATCH {f.clip_id}: {'; '.join(f.problems)}")
+    cache = report.cache
+    if cache and cache.dir:
+        lines.append(f"  cache: {cache.clips_from_cache} clips reused, {cache.motions_from_cache} re-processed "
+                     f"from cached motion, {cache.computed} computed ({cache.dir})")
+    lines.append(f"  took {report.timings_s['total']:.1f} s")
     return "\n".join(lines)
 
 
@@ -130,13 +132,13 @@ def build_command(
         report = build_dataset(spec, options)
     except StrictBuildError as exc:
         if as_json:
-            typer.echo(json.dumps(exc.report, indent=2))
+            typer.echo(json.dumps(exc.report.as_dict(), indent=2))
         _fail(exc)
     except MimicdataError as exc:
         _fail(exc)
     if as_json:
         typer.echo(_summary(report), err=True)
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
         typer.echo(_summary(report))
 
@@ -292,12 +294,12 @@ def split_shards_command(
         typer.echo(json.dumps(asdict(report), indent=2))
         return
     for split, info in report.splits.items():
-        for shard in info["shards"]:
-            typer.echo(f"  {shard['path']}: {shard['clips']} clips, {shard['frames']} frames, {shard['bytes'] / 1e6:.1f} MB")
-        out_bytes = sum(s["bytes"] for s in info["shards"])
+        for shard in info.shards:
+            typer.echo(f"  {shard.path}: {shard.clips} clips, {shard.frames} frames, {shard.bytes / 1e6:.1f} MB")
+        out_bytes = sum(s.bytes for s in info.shards)
         typer.echo(
-            f"{split}: {info['input_shards']} shard(s), {info['input_bytes'] / 1e6:.1f} MB -> {len(info['shards'])} "
-            f"shard(s), {out_bytes / 1e6:.1f} MB; {info['clips']} clips and {info['frames']} frames, verified"
+            f"{split}: {info.input_shards} shard(s), {info.input_bytes / 1e6:.1f} MB -> {len(info.shards)} "
+            f"shard(s), {out_bytes / 1e6:.1f} MB; {info.clips} clips and {info.frames} frames, verified"
         )
     if report.not_copied:
         typer.echo(f"not copied (not shards): {', '.join(report.not_copied)}")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .dataset.report import BuildReport
 
 
 class MimicdataError(Exception):
@@ -39,6 +43,6 @@ class ShardError(MimicdataError):
 class StrictBuildError(BuildError):
     """A build that published nothing (--strict saw a rejection, or no clip survived); `report` lists every rejection."""
 
-    def __init__(self, message: str, report: dict) -> None:
+    def __init__(self, message: str, report: BuildReport) -> None:
         super().__init__(message)
         self.report = report

@@ -224,16 +224,16 @@ def main() -> None:
                 spec_path, BuildOptions(output_root=work / "out", force=True, fk_check=False, **options)
             )
             seconds = time.perf_counter() - t0
-            frames = sum(s["frames"] for s in report["splits"].values())
-            c = report["cache"]
+            frames = sum(s.frames for s in report.splits.values())
+            c = report.cache
             line(
                 label,
                 seconds,
                 frames,
-                f"(cache: {c['clips_from_cache']} clips reused, "
-                f"{c['motions_from_cache']} from cached motion, {c['computed']} computed)",
+                f"(cache: {c.clips_from_cache} clips reused, "
+                f"{c.motions_from_cache} from cached motion, {c.computed} computed)",
             )
-            return {"seconds": seconds, "frames": frames, "fk": report["timings_s"].get("clip_stage_fk_cpu", 0.0)}
+            return {"seconds": seconds, "frames": frames, "fk": report.timings_s.get("clip_stage_fk_cpu", 0.0)}
 
         cold1 = run("cold build, --jobs 1", jobs=1, cache_dir=work / "cache1")
         cold2 = run("cold build, --jobs 2", jobs=2, cache_dir=work / "cache2")

@@ -7,7 +7,6 @@ directory that replaces the dataset only once everything is written.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -15,13 +14,27 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from joblib import Parallel, delayed
 
 from .. import __version__
-from ..dataset.layout import SPLITS, is_mimicdata_dataset
+from ..dataset.layout import BUILD_INFO, SPLITS, is_mimicdata_dataset
 from ..dataset.manifest import ManifestRow, write_manifest
+from ..dataset.report import (
+    BuildReport,
+    CacheUse,
+    FkCheckSummary,
+    FkFailure,
+    FlaggedClip,
+    NotedClip,
+    OptionsEntry,
+    Rejection,
+    RobotEntry,
+    ShardEntry,
+    SourceEntry,
+    SplitEntry,
+    ToolInfo,
+)
 from ..dataset.shards import SCHEMA_VERSION, ShardClip, bytes_per_frame, clip_file_loader, write_shard
 from ..errors import BuildError, RobotModelError, SpecError, StrictBuildError
 from ..infra.atomic import flush_filesystem, write_text_atomic
@@ -60,7 +73,7 @@ HASH_MEMO_INTERVAL_S = 30.0
 STRICT_SHOWN = 20  # rejections spelled out in a --strict failure; the report lists all
 
 
-def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions()) -> dict[str, Any]:
+def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions()) -> BuildReport:
     """Build the dataset a spec describes; returns the build report (also written as build_info.json)."""
     started = time.perf_counter()
     spec = load_spec(spec_path)
@@ -89,17 +102,17 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
         try:
             with writing(dataset_dir, "writing the dataset failed"):
                 report = _build_into(staging, spec, options, robot, scans, items, duplicates, timings)
-            report["spec_path"] = str(Path(spec_path).resolve())
-            report["built_at_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            report["timings_s"]["total"] = round(time.perf_counter() - started, 3)
+            report.spec_path = str(Path(spec_path).resolve())
+            report.built_at_utc = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            report.timings_s["total"] = round(time.perf_counter() - started, 3)
             with writing(dataset_dir, "writing the dataset failed"):
-                write_text_atomic(staging / "build_info.json", json.dumps(report, indent=2, sort_keys=False) + "\n")
+                write_text_atomic(staging / BUILD_INFO, report.to_json())
                 flush_filesystem(staging)  # every staged file at once, so none is lost to a power cut after the swap
                 _swap_into_place(staging, dataset_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    report["dataset_dir"] = str(dataset_dir)
+    report.dataset_dir = str(dataset_dir)
     return report
 
 
@@ -152,7 +165,7 @@ def _clip_path(staging: Path, item: ClipItem) -> Path:
     return staging / "clips" / item.source / f"{item.rel}.npz"
 
 
-def _build_into(staging, spec, options, robot, scans, items, duplicates, timings) -> dict[str, Any]:
+def _build_into(staging, spec, options, robot, scans, items, duplicates, timings) -> BuildReport:
     sources = {s.name: s for s in spec.sources}
     t0 = time.perf_counter()
     cache = None
@@ -191,7 +204,7 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     kept = {r.clip_id: r for r in results if r.kept}
     if options.strict and len(kept) < len(results):
         report = _report(spec, options, robot, scans, results, {}, timings)
-        raise StrictBuildError(_strict_message(report["rejected"]), report)
+        raise StrictBuildError(_strict_message(report.rejected), report)
     if not kept:
         report = _report(spec, options, robot, scans, results, {}, timings)
         raise StrictBuildError(_nothing_survived(report), report)  # carries the report, so --json still prints it
@@ -202,7 +215,7 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     bound = options.max_shard_size_mb * 1e6
     per_frame = bytes_per_frame(robot.num_joints, len(robot.body_names))
     rows: list[ManifestRow] = []
-    splits_report: dict[str, Any] = {}
+    splits_report: dict[str, SplitEntry] = {}
     for split in SPLITS:
         ids = sorted(cid for cid, s in split_of.items() if s == split)
         shards = _pack(ids, {cid: kept[cid].num_frames * per_frame for cid in ids}, bound)
@@ -219,49 +232,46 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
             )
             frames = sum(c.num_frames for c in clips)
             shard_reports.append(
-                {"path": rel, "clips": len(clips), "frames": frames,
-                 "bytes": (staging / rel).stat().st_size, "sha256": digest}
+                ShardEntry(path=rel, clips=len(clips), frames=frames, bytes=(staging / rel).stat().st_size, sha256=digest)
             )
             for index, cid in enumerate(group):
                 r = kept[cid]
                 rows.append(ManifestRow(cid, r.source, r.file_rel, r.num_frames, spec.target_fps, split, rel,
                                         index, sources[r.source].weight, r.input_sha256))
         frames = sum(kept[cid].num_frames for cid in ids)
-        splits_report[split] = {
-            "clips": len(ids), "frames": frames, "hours": round(frames / spec.target_fps / 3600, 6),
-            "shards": shard_reports,
-        }
+        splits_report[split] = SplitEntry(
+            clips=len(ids), frames=frames, hours=round(frames / spec.target_fps / 3600, 6), shards=shard_reports
+        )
     write_manifest(staging / "manifest_resolved.csv", rows)
     if not spec.has_clip_sources:
         shutil.rmtree(staging / "clips", ignore_errors=True)
     timings["shards"] = time.perf_counter() - t0
     timings.update({f"clip_stage_{k}_cpu": v for k, v in stage_totals.items()})
     report = _report(spec, options, robot, scans, results, splits_report, timings)
-    report["cache"] = {"dir": str(cache.root) if cache else None, "clips_from_cache": served["clip"],
-                       "motions_from_cache": served["motion"], "computed": served[""]}
+    report.cache = CacheUse(dir=str(cache.root) if cache else None, clips_from_cache=served["clip"],
+                            motions_from_cache=served["motion"], computed=served[""])
     if options.fk_check:
         t0 = time.perf_counter()
-        report["fk_check"] = _sampled_fk_check(staging, rows, robot)
-        report["timings_s"]["fk_check"] = round(time.perf_counter() - t0, 3)
+        report.fk_check = _sampled_fk_check(staging, rows, robot)
+        report.timings_s["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
 
 
-def _nothing_survived(report: dict[str, Any]) -> str:
+def _nothing_survived(report: BuildReport) -> str:
     """Which sources gave what, so the user sees at once which folder or filter is wrong."""
     lines = ["no clip survived the build; nothing was written, the existing dataset (if any) is untouched:"]
-    for name, src in report["sources"].items():
-        reasons = ", ".join(f"{k}: {v}" for k, v in src["rejected_by_reason"].items()) or "none"
-        lines.append(f"  source {name} ({src['type']}, {src['input']}): {src['scanned']} file(s) scanned, "
-                     f"{src['rejected']} rejected (by reason: {reasons})"
-                     + (f", {sum(src['excluded'].values())} excluded by {', '.join(src['excluded'])}" if src["excluded"] else ""))
-    shown = report["rejected"][:STRICT_SHOWN]
-    lines += [f"  {r['clip_id']} ({r['reason']}): {r['detail']}" for r in shown]
+    for name, src in report.sources.items():
+        reasons = ", ".join(f"{k}: {v}" for k, v in src.rejected_by_reason.items()) or "none"
+        excluded = f", {sum(src.excluded.values())} excluded by {', '.join(src.excluded)}" if src.excluded else ""
+        lines.append(f"  source {name} ({src.type}, {src.input}): {src.scanned} file(s) scanned, "
+                     f"{src.rejected} rejected (by reason: {reasons}){excluded}")
+    lines += [f"  {r.clip_id} ({r.reason}): {r.detail}" for r in report.rejected[:STRICT_SHOWN]]
     return "\n".join(lines)
 
 
-def _strict_message(rejected: list[dict]) -> str:
-    reasons = Counter(r["reason"] for r in rejected)
-    shown = "".join(f"\n  {r['clip_id']} ({r['reason']}): {r['detail']}" for r in rejected[:STRICT_SHOWN])
+def _strict_message(rejected: list[Rejection]) -> str:
+    reasons = Counter(r.reason for r in rejected)
+    shown = "".join(f"\n  {r.clip_id} ({r.reason}): {r.detail}" for r in rejected[:STRICT_SHOWN])
     more = f"\n  ... and {len(rejected) - STRICT_SHOWN} more" if len(rejected) > STRICT_SHOWN else ""
     return (
         f"--strict: {len(rejected)} clip(s) rejected ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))}); "
@@ -281,7 +291,7 @@ def _input_hashes(items: list[ClipItem], results: list[ClipResult], known: dict)
     return memo
 
 
-def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel) -> dict[str, Any]:
+def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel) -> FkCheckSummary:
     """The first clips of each source (by id), as written, checked against MuJoCo."""
     from ..dataset.stored import stored_clips
     from ..stages.fk_check import MujocoReference, check_stored  # mujoco: not needed by the clip workers
@@ -293,19 +303,18 @@ def _sampled_fk_check(staging: Path, rows: list[ManifestRow], robot: RobotModel)
             picked.append(row)
     reference = MujocoReference(robot)
     root = robot.body_index(robot.root_body)
-    results = []
+    checks = []
     for row in (r for picked in chosen.values() for r in picked):
         (clip,) = stored_clips(staging / row.shard, robot, row.clip_index)
-        check = check_stored(reference, clip, root, FK_CHECK_FRAMES)
-        results.append({"clip_id": row.clip_id, **check.as_dict()})
-    return {
-        "clips": len(results),
-        "frames_per_clip": FK_CHECK_FRAMES,
-        "passed": sum(r["passed"] for r in results),
-        "worst_pos_max": max((r["pos_max"] for r in results), default=0.0),
-        "worst_rot_max": max((r["rot_max"] for r in results), default=0.0),
-        "failed": [{"clip_id": r["clip_id"], "problems": r["problems"]} for r in results if not r["passed"]],
-    }
+        checks.append((row.clip_id, check_stored(reference, clip, root, FK_CHECK_FRAMES)))
+    return FkCheckSummary(
+        clips=len(checks),
+        frames_per_clip=FK_CHECK_FRAMES,
+        passed=sum(c.passed for _, c in checks),
+        worst_pos_max=max((c.pos_max for _, c in checks), default=0.0),
+        worst_rot_max=max((c.rot_max for _, c in checks), default=0.0),
+        failed=[FkFailure(clip_id=cid, problems=list(c.problems)) for cid, c in checks if not c.passed],
+    )
 
 
 def _pack(ids: list[str], sizes: dict[str, float], bound: float) -> list[list[str]]:
@@ -324,44 +333,40 @@ def _pack(ids: list[str], sizes: dict[str, float], bound: float) -> list[list[st
     return shards
 
 
-def _report(spec, options, robot, scans, results, splits_report, timings) -> dict[str, Any]:
-    per_source: dict[str, Any] = {}
+def _report(spec, options, robot, scans, results, splits_report, timings) -> BuildReport:
+    per_source: dict[str, SourceEntry] = {}
     for s in spec.sources:
         mine = [r for r in results if r.source == s.name]
         rejected = [r for r in mine if not r.kept]
-        per_source[s.name] = {
-            "type": s.type,
-            "input": str(s.input),
-            "scanned": len(scans[s.name].items) + sum(scans[s.name].excluded.values()),
-            "excluded": dict(scans[s.name].excluded),
-            "kept": len(mine) - len(rejected),
-            "rejected": len(rejected),
-            "rejected_by_reason": dict(sorted(Counter(r.reason for r in rejected).items())),
-        }
-    rejected = sorted((r for r in results if not r.kept), key=lambda r: r.clip_id)
-    return {
-        "dataset": spec.name,
-        "tool": {"name": "mimicdata", "version": __version__},
-        "schema_version": SCHEMA_VERSION,
-        "spec": spec.model_dump(mode="json"),
-        "robot": {"name": robot.name, "sha256": robot.sha256, "joint_names": list(robot.joint_names),
-                  "body_names": list(robot.body_names)},
-        "options": {"jobs": options.jobs, "max_shard_size_mb": options.max_shard_size_mb,
-                    "fk_check": options.fk_check, "strict": options.strict},
-        "sources": per_source,
-        "rejected": [
-            {"clip_id": r.clip_id, "source": r.source, "file": r.file_rel, "reason": r.reason, "detail": r.detail}
-            for r in rejected
+        per_source[s.name] = SourceEntry(
+            type=s.type,
+            input=str(s.input),
+            scanned=len(scans[s.name].items) + sum(scans[s.name].excluded.values()),
+            excluded=dict(scans[s.name].excluded),
+            kept=len(mine) - len(rejected),
+            rejected=len(rejected),
+            rejected_by_reason=dict(sorted(Counter(r.reason for r in rejected).items())),
+        )
+    by_id = sorted(results, key=lambda r: r.clip_id)
+    return BuildReport(
+        dataset=spec.name,
+        tool=ToolInfo(name="mimicdata", version=__version__),
+        schema_version=SCHEMA_VERSION,
+        spec=spec.model_dump(mode="json"),
+        robot=RobotEntry(name=robot.name, sha256=robot.sha256, joint_names=list(robot.joint_names),
+                         body_names=list(robot.body_names)),
+        options=OptionsEntry(jobs=options.jobs, max_shard_size_mb=options.max_shard_size_mb,
+                             fk_check=options.fk_check, strict=options.strict),
+        sources=per_source,
+        rejected=[
+            Rejection(clip_id=r.clip_id, source=r.source, file=r.file_rel, reason=r.reason, detail=r.detail)
+            for r in by_id if not r.kept
         ],
-        "flagged": [
-            {"clip_id": r.clip_id, "flags": r.flags} for r in sorted(results, key=lambda r: r.clip_id) if r.flags
-        ],
-        "notes": [
-            {"clip_id": r.clip_id, "notes": r.notes} for r in sorted(results, key=lambda r: r.clip_id) if r.notes
-        ],
-        "splits": splits_report,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-    }
+        flagged=[FlaggedClip(clip_id=r.clip_id, flags=r.flags) for r in by_id if r.flags],
+        notes=[NotedClip(clip_id=r.clip_id, notes=r.notes) for r in by_id if r.notes],
+        splits=splits_report,
+        timings_s={k: round(v, 3) for k, v in timings.items()},
+    )
 
 
 def _swap_into_place(staging: Path, dataset_dir: Path) -> None:

@@ -8,7 +8,6 @@ read one clip at a time, so a dataset of any size fits in memory.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 from ..dataset.foreign import body_layout, joint_layout
 from ..dataset.layout import BUILD_INFO, MANIFEST, SPLITS, clip_starts, dataset_shards, is_dataset_dir, npz_files
 from ..dataset.manifest import read_manifest
+from ..dataset.report import read_build_report
 from ..dataset.shards import Shard, is_shard
 from ..dataset.stored import foreign_clip, shard_clip_fps, shard_clip_ids, shard_names, shard_world_first
 from ..errors import InputError, MimicdataError
@@ -190,15 +190,15 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
 
 
 def _read_build_record(path: Path, result: Inspection) -> None:
-    info = json.loads((path / "build_info.json").read_text())
-    result.rejected = list(info.get("rejected", []))
+    info = read_build_report(path)
+    result.rejected = [r.model_dump() for r in info.rejected]
     result.built_from = {
-        "tool": info.get("tool"),
-        "spec": info.get("spec_path"),
-        "built_at_utc": info.get("built_at_utc"),
-        "robot": (info.get("robot") or {}).get("name"),
-        "resharded": info.get("resharded"),
-        "fk_check": {k: v for k, v in (info.get("fk_check") or {}).items() if k != "failed"} or None,
+        "tool": info.tool.model_dump(),
+        "spec": info.spec_path,
+        "built_at_utc": info.built_at_utc,
+        "robot": info.robot.name if info.robot else None,
+        "resharded": info.resharded.model_dump(by_alias=True) if info.resharded else None,
+        "fk_check": info.fk_check.model_dump(exclude={"failed"}) if info.fk_check else None,
     }
 
 

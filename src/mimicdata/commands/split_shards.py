@@ -9,19 +9,18 @@ and every other array holds one row per frame. All of them are carried over.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..dataset.layout import clip_starts, dataset_shards, is_dataset_dir
+from ..dataset.layout import BUILD_INFO, MANIFEST, clip_starts, dataset_shards, is_dataset_dir
 from ..dataset.manifest import read_manifest, write_manifest
+from ..dataset.report import Resharded, ShardEntry, SplitEntry, read_build_report
 from ..dataset.shards import Member, Shard, file_sha256, write_members
 from ..errors import InputError, ShardError
 from ..infra.atomic import sweep_temporaries, write_text_atomic
@@ -63,20 +62,39 @@ class _Layout:
 
 
 @dataclass
+class WrittenShard:
+    path: str  # relative to the output
+    clips: int
+    frames: int
+    bytes: int
+    sha256: str
+    clip_ids: list[str]
+
+
+@dataclass
+class ReshardedSplit:
+    input_shards: int
+    input_bytes: int
+    clips: int
+    frames: int
+    shards: list[WrittenShard]
+
+
+@dataclass
 class ReshardReport:
     input: str
     output: str
     max_shard_bytes: int
-    splits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    splits: dict[str, ReshardedSplit] = field(default_factory=dict)
     not_copied: list[str] = field(default_factory=list)
 
     @property
     def clips(self) -> int:
-        return sum(s["clips"] for s in self.splits.values())
+        return sum(s.clips for s in self.splits.values())
 
     @property
     def frames(self) -> int:
-        return sum(s["frames"] for s in self.splits.values())
+        return sum(s.frames for s in self.splits.values())
 
 
 def split_shards(input_path: Path, output_path: Path, max_shard_bytes: int) -> ReshardReport:
@@ -132,13 +150,13 @@ def _check_target(source: Path, target: Path) -> None:
         raise InputError(target, "output", "already exists and is not empty; nothing is ever overwritten")
 
 
-def _reshard_dir(files: list[Path], out_dir: Path, split: str, bound: int) -> dict[str, Any]:
+def _reshard_dir(files: list[Path], out_dir: Path, split: str, bound: int) -> ReshardedSplit:
     shards = [Shard(f) for f in files]
     layout = _layout(shards)
     clips = [c for n, shard in enumerate(shards) for c in _clips_of(shard, n, layout)]
     groups = _pack(clips, layout, bound)
     width = max(3, len(str(len(groups) - 1)))
-    reports: list[dict[str, Any]] = []
+    reports: list[WrittenShard] = []
     for n, group in enumerate(groups):
         path = out_dir / f"shard_{n:0{width}d}.npz"
         digest = write_members(path, _members(shards, layout, group))
@@ -147,26 +165,13 @@ def _reshard_dir(files: list[Path], out_dir: Path, split: str, bound: int) -> di
             shard.release()  # what one output shard needed is not kept for the next
         rel = f"{split}/{path.name}" if split else path.name
         reports.append(
-            {
-                "path": rel,
-                "clips": len(group),
-                "frames": sum(c.length for c in group),
-                "bytes": path.stat().st_size,
-                "sha256": digest,
-                "clip_ids": _ids(shards, group),
-            }
+            WrittenShard(rel, len(group), sum(c.length for c in group), path.stat().st_size, digest, _ids(shards, group))
         )
     frames_in = sum(c.length for c in clips)
-    frames_out = sum(r["frames"] for r in reports)
-    if frames_out != frames_in or sum(r["clips"] for r in reports) != len(clips):
+    frames_out = sum(r.frames for r in reports)
+    if frames_out != frames_in or sum(r.clips for r in reports) != len(clips):
         raise ShardError(f"{out_dir}: wrote {frames_out} frames of {frames_in}; aborted")
-    return {
-        "input_shards": len(files),
-        "input_bytes": sum(f.stat().st_size for f in files),
-        "clips": len(clips),
-        "frames": frames_in,
-        "shards": reports,
-    }
+    return ReshardedSplit(len(files), sum(f.stat().st_size for f in files), len(clips), frames_in, reports)
 
 
 def _layout(shards: list[Shard]) -> _Layout:
@@ -305,31 +310,32 @@ def _verify(path: Path, shards: list[Shard], layout: _Layout, group: list[_Clip]
 def _finish_dataset(source: Path, staging: Path, report: ReshardReport, splits: list[str]) -> list[str]:
     """Point the manifest and build_info at the new shards; returns what was deliberately not copied."""
     location = {
-        cid: (shard["path"], index)
+        cid: (shard.path, index)
         for split in splits
-        for shard in report.splits[split]["shards"]
-        for index, cid in enumerate(shard["clip_ids"])
+        for shard in report.splits[split].shards
+        for index, cid in enumerate(shard.clip_ids)
     }
-    manifest = source / "manifest_resolved.csv"
+    manifest = source / MANIFEST
     if manifest.is_file():
         rows = read_manifest(manifest)
         missing = [r.clip_id for r in rows if r.clip_id not in location]
         if missing:
             raise InputError(manifest, "clip_id", f"{len(missing)} clips are in no shard, e.g. {missing[:3]}")
         rows = [replace(r, shard=location[r.clip_id][0], clip_index=location[r.clip_id][1]) for r in rows]
-        write_manifest(staging / "manifest_resolved.csv", rows)
-    info_path = source / "build_info.json"
+        write_manifest(staging / MANIFEST, rows)
+    info_path = source / BUILD_INFO
     if info_path.is_file():
-        info = json.loads(info_path.read_text())
+        info = read_build_report(info_path)
         for split in splits:
-            shards = [{k: v for k, v in s.items() if k != "clip_ids"} for s in report.splits[split]["shards"]]
-            info.setdefault("splits", {}).setdefault(split, {})["shards"] = shards
-        info["resharded"] = {
-            "from": str(source.resolve()),
-            "max_shard_bytes": report.max_shard_bytes,
-            "input_build_info_sha256": file_sha256(info_path),
-            "at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        write_text_atomic(staging / "build_info.json", json.dumps(info, indent=2) + "\n")
-    kept = {"manifest_resolved.csv", "build_info.json", *splits}
+            shards = [ShardEntry(path=s.path, clips=s.clips, frames=s.frames, bytes=s.bytes, sha256=s.sha256)
+                      for s in report.splits[split].shards]
+            info.splits.setdefault(split, SplitEntry()).shards = shards
+        info.resharded = Resharded(
+            source=str(source.resolve()),
+            max_shard_bytes=report.max_shard_bytes,
+            input_build_info_sha256=file_sha256(info_path),
+            at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        write_text_atomic(staging / BUILD_INFO, info.to_json())
+    kept = {MANIFEST, BUILD_INFO, *splits}
     return sorted(p.name for p in source.iterdir() if p.name not in kept and not p.name.startswith("."))

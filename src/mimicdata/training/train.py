@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..dataset.layout import SPLITS, is_dataset_dir, shard_files
+from ..dataset.layout import BUILD_INFO, SPLITS, is_dataset_dir, shard_files
+from ..dataset.report import read_build_report
 from ..dataset.shards import file_sha256
 from ..errors import MimicdataError
 from ..infra.atomic import atomic_file, write_text_atomic
@@ -118,11 +119,10 @@ class NextFrames(nn.Module):
 
 def dataset_fingerprint(data: Path) -> dict[str, Any]:
     """Shard hashes: from build_info.json when the dataset has one, else hashed here."""
-    info_path = Path(data) / "build_info.json"
+    info_path = Path(data) / BUILD_INFO
     if info_path.is_file():
-        info = json.loads(info_path.read_text())
-        shards = {s["path"]: s["sha256"] for split in info.get("splits", {}).values() for s in split["shards"]}
-        return {"dataset": info.get("dataset"), "source": "build_info.json", "shards": shards}
+        info = read_build_report(info_path)
+        return {"dataset": info.dataset, "source": "build_info.json", "shards": info.shard_hashes()}
     files = [f for split in ("train", "val") for f in shard_files(data, split)]
     return {
         "dataset": Path(data).name,

@@ -1,0 +1,167 @@
+"""The build report: what `build-dataset` returns and writes as `build_info.json`.
+
+One typed record, read back the same way by everything that uses it (the CLI summary, inspect-dataset,
+split-shards, train-motion), so no reader spells a key of its own. Fields added in later versions have
+defaults, so a dataset built by an earlier mimicdata still reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import InputError
+from .layout import BUILD_INFO
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ShardEntry(_Record):
+    path: str  # relative to the dataset folder
+    clips: int
+    frames: int
+    bytes: int
+    sha256: str
+
+
+class SplitEntry(_Record):
+    clips: int = 0
+    frames: int = 0
+    hours: float = 0.0
+    shards: list[ShardEntry] = Field(default_factory=list)
+
+
+class SourceEntry(_Record):
+    type: str
+    input: str
+    scanned: int
+    excluded: dict[str, int] = Field(default_factory=dict)  # pattern kind -> files left out
+    kept: int
+    rejected: int
+    rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+
+
+class Rejection(_Record):
+    clip_id: str
+    source: str
+    file: str
+    reason: str
+    detail: str = ""
+
+
+class FlaggedClip(_Record):
+    clip_id: str
+    flags: list[str]
+
+
+class NotedClip(_Record):
+    clip_id: str
+    notes: list[str]
+
+
+class FkFailure(_Record):
+    clip_id: str
+    problems: list[str]
+
+
+class FkCheckSummary(_Record):
+    clips: int
+    frames_per_clip: int
+    passed: int
+    worst_pos_max: float
+    worst_rot_max: float
+    failed: list[FkFailure] = Field(default_factory=list)
+
+
+class CacheUse(_Record):
+    dir: str | None = None
+    clips_from_cache: int = 0
+    motions_from_cache: int = 0
+    computed: int = 0
+
+
+class ToolInfo(_Record):
+    name: str = "mimicdata"
+    version: str = ""
+
+
+class RobotEntry(_Record):
+    name: str
+    sha256: str = ""
+    joint_names: list[str] = Field(default_factory=list)
+    body_names: list[str] = Field(default_factory=list)
+
+
+class OptionsEntry(_Record):
+    jobs: int = 1
+    max_shard_size_mb: float = 0.0
+    fk_check: bool = False
+    strict: bool = False
+
+
+class Resharded(_Record):
+    source: str = Field(alias="from")  # the dataset split-shards read
+    max_shard_bytes: int
+    input_build_info_sha256: str
+    at_utc: str
+
+
+class BuildReport(_Record):
+    dataset: str
+    tool: ToolInfo = Field(default_factory=ToolInfo)
+    schema_version: int | None = None
+    spec: dict[str, Any] = Field(default_factory=dict)  # the resolved spec, as its own models dump it
+    robot: RobotEntry | None = None
+    options: OptionsEntry = Field(default_factory=OptionsEntry)
+    sources: dict[str, SourceEntry] = Field(default_factory=dict)
+    rejected: list[Rejection] = Field(default_factory=list)
+    flagged: list[FlaggedClip] = Field(default_factory=list)
+    notes: list[NotedClip] = Field(default_factory=list)
+    splits: dict[str, SplitEntry] = Field(default_factory=dict)
+    timings_s: dict[str, float] = Field(default_factory=dict)
+    cache: CacheUse | None = None
+    fk_check: FkCheckSummary | None = None
+    spec_path: str | None = None
+    built_at_utc: str | None = None
+    resharded: Resharded | None = None
+    dataset_dir: str | None = None  # where this build put it; not stored, the file is inside it
+
+    @property
+    def kept(self) -> int:
+        return sum(s.kept for s in self.sources.values())
+
+    def shard_hashes(self) -> dict[str, str]:
+        """Shard path (relative to the dataset) -> sha256, over every split."""
+        return {s.path: s.sha256 for split in self.splits.values() for s in split.shards}
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_json(self) -> str:
+        """The text of build_info.json."""
+        stored = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"dataset_dir"})
+        return json.dumps(stored, indent=2) + "\n"
+
+
+def read_build_report(path: Path) -> BuildReport:
+    """Read a build_info.json (or the one in a dataset folder), naming the file and field if it is malformed."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / BUILD_INFO
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(path, None, f"cannot be read ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"is not valid JSON ({exc})") from None
+    try:
+        return BuildReport.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        raise InputError(path, where, f"{first['msg']} (not a build_info.json this version can read)") from None
