@@ -150,6 +150,21 @@ def test_version_and_help_show_flags_as_flags_with_descriptions():
         assert not undocumented, (command, undocumented)
 
 
+def test_every_console_script_takes_version_and_still_runs_its_command(tmp_path):
+    import mimicdata
+    from mimicdata import cli
+
+    scripts = ("build-dataset", "ingest-motion", "check-fk", "split-shards", "inspect-dataset", "train-motion")
+    for name in scripts:
+        single = cli._single([c.callback for c in app.registered_commands if c.name == name][0])
+        result = runner.invoke(single, ["--version"])
+        assert result.exit_code == 0 and result.output == f"mimicdata {mimicdata.__version__}\n", (name, result.output)
+        assert "--version" in runner.invoke(single, ["--help"]).output
+    build = cli._single([c.callback for c in app.registered_commands if c.name == "build-dataset"][0])
+    result = runner.invoke(build, ["--spec", str(SAMPLE), "--output-root", str(tmp_path), "--skip-fk-check", "--no-cache"])
+    assert result.exit_code == 0 and "dataset sample" in result.output, result.output
+
+
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, monkeypatch):
     import mimicdata.build.dataset as build
 

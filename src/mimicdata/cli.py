@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -33,12 +34,13 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+VERSION_OPTION = Annotated[
+    bool, typer.Option("--version", callback=_print_version, is_eager=True, metavar=FLAG, help="Print the version and exit.")
+]
+
+
 @app.callback()
-def _umbrella(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, metavar=FLAG, help="Print the version and exit.")
-    ] = False,
-) -> None:
+def _umbrella(version: VERSION_OPTION = False) -> None:
     """Declarative humanoid motion dataset builder: every tool is a subcommand."""
 
 
@@ -427,15 +429,24 @@ for _registered in app.registered_commands:
         _registered.callback = _interruptible(_registered.callback)
 
 
-def _single(command) -> typer.Typer:
+def _single(command: Callable[..., Any]) -> typer.Typer:
+    """The command on its own, taking the umbrella's --version too."""
+
+    @functools.wraps(command)
+    def run(*args: Any, version: bool = False, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    signature = inspect.signature(command, eval_str=True)  # a preset __signature__ is taken as it stands
+    version = inspect.Parameter("version", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=VERSION_OPTION)
+    run.__signature__ = signature.replace(parameters=[*signature.parameters.values(), version])  # type: ignore[attr-defined]
     single = typer.Typer(add_completion=False, rich_markup_mode=None)
-    single.command()(command)
+    single.command()(run)
     return single
 
 
 def _script(name: str):
     """A console script running one subcommand on its own (`check-fk ...` as well as `mimicdata check-fk ...`)."""
-    (command,) = [c.callback for c in app.registered_commands if c.name == name]
+    (command,) = [c.callback for c in app.registered_commands if c.name == name and c.callback]
 
     def main() -> None:
         _single(command)(prog_name=name)
