@@ -30,7 +30,8 @@ def test_build_dataset_console_script_with_json(tmp_path):
     info = json.loads((tmp_path / "sample" / "build_info.json").read_text())
     assert info["splits"] == report.as_dict()["splits"] and "dataset_dir" not in info
     assert read_build_report(tmp_path / "sample") == report.model_copy(update={"dataset_dir": None})
-    assert report.splits["train"].clips + report.splits["val"].clips == report.kept == 6
+    assert report.splits["train"].clips + report.splits["val"].clips == report.kept == 7
+    assert report.sources["mocap"].kept == 1  # the synthetic motion-capture take, retargeted
     assert not (tmp_path / "sample" / "clips").exists() or any(
         s["type"] in ("npz", "bvh") for s in report.spec["sources"]
     )
@@ -134,8 +135,8 @@ def test_build_dataset_reports_progress_on_stderr(tmp_path):
               "--skip-fk-check", "--json"],
     )
     assert result.exit_code == 0, result.output
-    assert "clips 7/7, rejected 1" in result.stderr
-    assert json.loads(result.stdout)["cache"]["computed"] == 7
+    assert "clips 8/8, rejected 1" in result.stderr
+    assert json.loads(result.stdout)["cache"]["computed"] == 8
 
 
 def test_version_and_help_show_flags_as_flags_with_descriptions():

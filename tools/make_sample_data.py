@@ -1,7 +1,9 @@
-"""Write the bundled sample data (data/sample/): small synthetic G1 motions in every robot-motion format.
+"""Write the bundled sample data (data/sample/): small synthetic G1 motions in every robot-motion format,
+and a synthetic motion-capture take (BVH) of a walking human for the retarget.
 
-The motions are procedural (gait-like joint oscillations on a moving root),
-so the sample carries no third-party data. Run from the repo root:
+The motions are procedural (gait-like joint oscillations on a moving root; the
+human walks with planted feet), so the sample carries no third-party data. Run
+from the repo root:
 
     python tools/make_sample_data.py [--out data/sample]
 
@@ -91,6 +93,94 @@ def synthesize(robot, fps: float, seconds: float, speed: float, turn: float, sty
     return root, quat, q, euler
 
 
+# The human of the BVH take: LAFAN1-style bone names, centimetres, Y up, facing +Z (left is +X),
+# defined in a T-pose rest, which is what the `nokov` format calibrates from.
+# (name, parent, offset from the parent in cm); a name ending in "/" is an end site.
+SKELETON = [
+    ("Hips", None, (0.0, 95.0, 0.0)),
+    ("LeftUpLeg", "Hips", (9.0, -5.0, 0.0)), ("LeftLeg", "LeftUpLeg", (0.0, -42.0, 0.0)),
+    ("LeftFoot", "LeftLeg", (0.0, -42.0, 0.0)), ("LeftToe", "LeftFoot", (0.0, -6.0, 13.0)), ("LeftToe/", "LeftToe", (0.0, 0.0, 5.0)),
+    ("RightUpLeg", "Hips", (-9.0, -5.0, 0.0)), ("RightLeg", "RightUpLeg", (0.0, -42.0, 0.0)),
+    ("RightFoot", "RightLeg", (0.0, -42.0, 0.0)), ("RightToe", "RightFoot", (0.0, -6.0, 13.0)),
+    ("RightToe/", "RightToe", (0.0, 0.0, 5.0)),
+    ("Spine", "Hips", (0.0, 10.0, 0.0)), ("Spine1", "Spine", (0.0, 12.0, 0.0)), ("Spine2", "Spine1", (0.0, 12.0, 0.0)),
+    ("Neck", "Spine2", (0.0, 14.0, 0.0)), ("Head", "Neck", (0.0, 10.0, 0.0)), ("Head/", "Head", (0.0, 15.0, 0.0)),
+    ("LeftShoulder", "Spine2", (3.0, 10.0, 0.0)), ("LeftArm", "LeftShoulder", (14.0, 0.0, 0.0)),
+    ("LeftForeArm", "LeftArm", (28.0, 0.0, 0.0)), ("LeftHand", "LeftForeArm", (25.0, 0.0, 0.0)),
+    ("LeftHand/", "LeftHand", (8.0, 0.0, 0.0)),
+    ("RightShoulder", "Spine2", (-3.0, 10.0, 0.0)), ("RightArm", "RightShoulder", (-14.0, 0.0, 0.0)),
+    ("RightForeArm", "RightArm", (-28.0, 0.0, 0.0)), ("RightHand", "RightForeArm", (-25.0, 0.0, 0.0)),
+    ("RightHand/", "RightHand", (-8.0, 0.0, 0.0)),
+]
+THIGH, SHIN, HIP_DROP, ANKLE_TO_SOLE = 42.0, 42.0, 5.0, 6.0
+
+
+def human_walk(fps: float, seconds: float) -> tuple[list[str], np.ndarray]:
+    """Joint names and (T, 6 + 3 * joints) BVH channels (cm, degrees) of a walk whose stance foot stays put.
+
+    Channels are Xposition Yposition Zposition for the root, then Xrotation Yrotation Zrotation for
+    every joint (R = Rx Ry Rz). Hip and knee flex about X; the ankle cancels both so the foot stays
+    flat; the hips are as high as the longer leg allows, so the stance sole is on the floor, and move
+    forward by what the stance foot moves back, so it does not slide.
+    """
+    t = np.arange(int(round(seconds * fps))) / fps
+    phase = 2 * np.pi * t / 1.1  # one stride in 1.1 s
+    joints = [name for name, _, _ in SKELETON if not name.endswith("/")]
+    angles = {name: np.zeros((len(t), 3)) for name in joints}
+    legs = {}
+    for side, shift in (("Left", 0.0), ("Right", np.pi)):
+        hip = -22.0 * np.sin(phase + shift)  # negative: thigh forward
+        knee = 45.0 * np.clip(np.cos(phase + shift), 0.0, None) ** 2  # bent in the swing
+        angles[f"{side}UpLeg"][:, 0] = hip
+        angles[f"{side}Leg"][:, 0] = knee
+        angles[f"{side}Foot"][:, 0] = -(hip + knee)
+        a, b = np.radians(hip), np.radians(hip + knee)
+        drop = THIGH * np.cos(a) + SHIN * np.cos(b)  # hip to ankle, vertically
+        ahead = -(THIGH * np.sin(a) + SHIN * np.sin(b))  # ankle ahead of the hip
+        legs[side] = (drop, ahead)
+        sign = 1.0 if side == "Left" else -1.0
+        angles[f"{side}Arm"][:, 2] = -sign * 72.0  # from the T-pose down to the sides
+        angles[f"{side}Arm"][:, 0] = -0.6 * hip  # forward while its leg is back
+        angles[f"{side}ForeArm"][:, 1] = -sign * 25.0
+    stance_left = legs["Left"][0] >= legs["Right"][0]
+    drop = np.where(stance_left, legs["Left"][0], legs["Right"][0])
+    moved = np.where(stance_left[:-1], np.diff(legs["Left"][1]), np.diff(legs["Right"][1]))
+    forward = np.concatenate([[0.0], -np.cumsum(moved)])  # what the stance foot moves back, the hips move on
+    angles["Spine1"][:, 1] = 4.0 * np.sin(phase)  # a little counter-rotation of the chest
+    root = np.stack([np.zeros_like(t), drop + HIP_DROP + ANKLE_TO_SOLE, forward], axis=1)
+    channels = np.concatenate([root] + [angles[name] for name in joints], axis=1)
+    return joints, channels
+
+
+def bvh_text(joints: list[str], channels: np.ndarray, fps: float) -> str:
+    children: dict[str | None, list[tuple[str, tuple[float, float, float]]]] = {}
+    for name, parent, offset in SKELETON:
+        children.setdefault(parent, []).append((name, offset))
+    lines = ["HIERARCHY"]
+
+    def emit(name: str, offset: tuple[float, float, float], depth: int) -> None:
+        pad = "  " * depth
+        if name.endswith("/"):
+            lines.extend([f"{pad}End Site", f"{pad}{{", f"{pad}  OFFSET {offset[0]:.2f} {offset[1]:.2f} {offset[2]:.2f}", f"{pad}}}"])
+            return
+        lines.append(f"{pad}{'ROOT' if depth == 0 else 'JOINT'} {name}")
+        lines.append(f"{pad}{{")
+        lines.append(f"{pad}  OFFSET {offset[0]:.2f} {offset[1]:.2f} {offset[2]:.2f}")
+        position = "Xposition Yposition Zposition " if depth == 0 else ""
+        count = 6 if depth == 0 else 3
+        lines.append(f"{pad}  CHANNELS {count} {position}Xrotation Yrotation Zrotation")
+        for child, child_offset in children.get(name, []):
+            emit(child, child_offset, depth + 1)
+        lines.append(f"{pad}}}")
+
+    (root, offset), = children[None]
+    emit(root, offset, 0)
+    lines += ["MOTION", f"Frames: {len(channels)}", f"Frame Time: {1.0 / fps:.6f}"]
+    lines += [" ".join(f"{v:.4f}" for v in row) for row in channels]
+    assert len(joints) * 3 + 3 == channels.shape[1]
+    return "\n".join(lines) + "\n"
+
+
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """An NPZ with fixed zip timestamps, so regenerating gives identical bytes."""
     buf = io.BytesIO()
@@ -109,7 +199,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("data/sample"))
     out = parser.parse_args().out
     robot = load_robot()
-    for sub in ("pkl", "csv", "npz", "seed_csv", "hdf5"):
+    for sub in ("pkl", "csv", "npz", "seed_csv", "hdf5", "bvh"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     for k, (name, fps, seconds, speed, turn, style) in enumerate(MOTIONS):
         root, quat, q, euler = synthesize(robot, fps, seconds, speed, turn, style)
@@ -156,6 +246,9 @@ def main() -> None:
                 for key, value in (("root_pos", root), ("root_quat", quat), ("joint_pos", q)):
                     f.create_dataset(key, data=value, track_times=False)
         print(f"wrote {fmt}: {name} ({len(root)} frames at {fps} fps)")
+    joints, channels = human_walk(30, 4.0)
+    (out / "bvh" / "human_walk.bvh").write_text(bvh_text(joints, channels, 30))
+    print(f"wrote bvh: human_walk ({len(channels)} frames at 30 fps)")
 
 
 if __name__ == "__main__":
