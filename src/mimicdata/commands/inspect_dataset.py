@@ -16,7 +16,7 @@ import numpy as np
 
 from ..dataset.foreign import body_layout, joint_layout
 from ..dataset.layout import BUILD_INFO, MANIFEST, SPLITS, clip_starts, dataset_shards, is_dataset_dir, npz_files
-from ..dataset.manifest import read_manifest
+from ..dataset.manifest import ManifestRow, read_manifest
 from ..dataset.report import read_build_report
 from ..dataset.shards import Shard, is_shard
 from ..dataset.stored import foreign_clip, shard_clip_fps, shard_clip_ids, shard_names, shard_world_first
@@ -163,10 +163,10 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
             _read_build_record(path, result)
         else:
             _note(result, f"{path} has no {BUILD_INFO}: not built by mimicdata (the old tool's layout?)")
-        sources = _manifest_sources(path)
+        manifest = _manifest_rows(path)
         for split, files in dataset_shards(path).items():
             for file in files:
-                collector.shard(file, split, path, result, sources)
+                collector.shard(file, split, path, result, manifest)
     else:
         files = npz_files(path)
         if not files:
@@ -202,9 +202,10 @@ def _read_build_record(path: Path, result: Inspection) -> None:
     }
 
 
-def _manifest_sources(path: Path) -> dict[str, str]:
+def _manifest_rows(path: Path) -> dict[tuple[str, int], ManifestRow]:
+    """(shard relative to the dataset, clip index) -> its manifest row; the old tool's manifest too."""
     manifest = path / MANIFEST
-    return {r.clip_id: r.source for r in read_manifest(manifest)} if manifest.is_file() else {}
+    return {(r.shard, r.clip_index): r for r in read_manifest(manifest)} if manifest.is_file() else {}
 
 
 class _Collector:
@@ -218,7 +219,9 @@ class _Collector:
         self.heights: list[np.ndarray] = []
         self.speeds: list[np.ndarray] = []
 
-    def shard(self, file: Path, split: str, root: Path, result: Inspection, sources: dict[str, str]) -> None:
+    def shard(
+        self, file: Path, split: str, root: Path, result: Inspection, manifest: dict[tuple[str, int], ManifestRow]
+    ) -> None:
         try:
             shard = Shard(file)
             lengths = np.asarray(shard["clip_lengths"])
@@ -231,18 +234,22 @@ class _Collector:
             result.notes.append(f"skipped {file}: {exc}")
             return
         n = len(lengths)
+        rel = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
+        rows = [manifest.get((rel, i)) for i in range(n)]
         ids = shard_clip_ids(file, shard)
+        if "clip_ids" not in shard:  # the old tool's shards: its manifest knows the ids
+            ids = [row.clip_id if row else cid for row, cid in zip(rows, ids)]
         fps = shard_clip_fps(shard)
         weights = np.asarray(shard["clip_weights"], dtype=float) if "clip_weights" in shard else np.ones(n)
         if "schema_version" in shard:
             result.schema_version = int(shard["schema_version"])
-        rel = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
         result.shards.append(
             {"path": rel, "split": split, "clips": n, "frames": int(lengths.sum()), "bytes": file.stat().st_size}
         )
         for i in range(n):
             a, b = int(starts[i]), int(starts[i] + lengths[i])
-            source = sources.get(ids[i]) or (ids[i].split(":", 1)[0] if ":" in ids[i] else split)
+            row = rows[i]
+            source = row.source if row else (ids[i].split(":", 1)[0] if ":" in ids[i] else split)
             result.clips.append(ClipInfo(ids[i], source, split, b - a, float(fps[i]), float(weights[i]), rel))
             self._add(
                 names,

@@ -53,9 +53,17 @@ class ShardSet:
         self.files = shard_files(path, split)
         self.shards = [Shard(f) for f in self.files]
         first = self.shards[0]
-        for key in ("fps", "joint_names", "body_names", "clip_lengths", "clip_starts"):
+        for key in ("joint_names", "body_names"):
             if key not in first:
-                raise ShardError(f"{first.path}: no {key!r}; not a mimicdata shard (split-shards can re-pack it)")
+                raise ShardError(
+                    f"{first.path}: not a mimicdata shard: no {key!r}, so the order of its columns is unknown and a "
+                    "loader never guesses it "
+                    "(the old tool's NPZ shards store no joint names); build the dataset with build-dataset, "
+                    "an npz source reading the per-clip files"
+                )
+        for key in ("fps", "clip_lengths", "clip_starts"):
+            if key not in first:
+                raise ShardError(f"{first.path}: no {key!r}; not a mimicdata shard")
         self.fps = int(first["fps"])
         self.joint_names = [str(n) for n in first["joint_names"]]
         self.body_names = [str(n) for n in first["body_names"]]
