@@ -28,6 +28,10 @@ from mimicdata.sources.bvh import read_bvh
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 ROWS = [
+    ("self_collision_frames", "frames self-colliding > 1 cm", "{:.2%}"),
+    ("deepest_self_penetration", "deepest self-penetration (m)", "{:.3f}"),
+    ("floor_penetration_frames", "frames with a geom below -2 cm", "{:.2%}"),
+    ("deepest_floor_penetration", "deepest floor penetration (m)", "{:.3f}"),
     ("limit_violation_frames", "frames outside joint limits", "{:.2%}"),
     ("below_2cm_frames", "frames with sole below -2 cm", "{:.2%}"),
     ("median_lowest_sole", "median lowest sole (m)", "{:+.4f}"),

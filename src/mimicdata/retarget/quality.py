@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from .formats import RetargetConfig
 # moving vertically faster than this.
 STANCE_HEIGHT = 0.03  # m
 STANCE_VERTICAL_SPEED = 0.1  # m/s
+# Collision depths that count (m): what a simulator tracking the motion would fight.
+SELF_COLLISION_DEPTH = 0.01
+FLOOR_DEPTH = 0.02
 # End effector -> (robot body role, human role).
 END_EFFECTORS = {
     "left_hand": "left_wrist",
@@ -35,9 +38,25 @@ class Quality:
     rms_joint_acc: float  # rad/s^2
     rms_joint_jerk: float  # rad/s^3
     end_effector_error: dict[str, float]  # m, mean, relative to the pelvis, vs the scaled human
+    self_collision_frames: float = 0.0  # fraction of frames with two geoms overlapping by more than 1 cm
+    deepest_self_penetration: float = 0.0  # m
+    worst_pair: str = ""  # the two geoms of the deepest overlap
+    floor_penetration_frames: float = 0.0  # fraction of frames with any geom more than 2 cm below the floor
+    deepest_floor_penetration: float = 0.0  # m
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class CollisionMeasures:
+    """What a simulator would fight, on the robot's collision geometry (all zero without one)."""
+
+    self_collision_frames: float = 0.0
+    deepest_self_penetration: float = 0.0
+    worst_pair: str = ""
+    floor_penetration_frames: float = 0.0
+    deepest_floor_penetration: float = 0.0
 
 
 def evaluate(
@@ -71,7 +90,9 @@ def evaluate(
         for name, role in END_EFFECTORS.items():
             r = head - body_pos[:T, pelvis] if role == "head" else robot_rel[:, robot.body_index(config.tasks[role].body)]
             errors[name] = float(np.linalg.norm(r - human_rel[:, roles[role]], axis=-1).mean())
+    collisions = collision_measures(robot, body_pos, body_quat)
     return Quality(
+        **asdict(collisions),
         frames=motion.num_frames,
         limit_violation_frames=float((robot.limit_excess(q) > 1e-9).any(axis=1).mean()),
         below_2cm_frames=float((lowest < -0.02).mean()),
@@ -80,4 +101,27 @@ def evaluate(
         rms_joint_acc=float(np.sqrt(np.mean(acc**2))) if len(acc) else 0.0,
         rms_joint_jerk=float(np.sqrt(np.mean(jerk**2))) if len(jerk) else 0.0,
         end_effector_error=errors,
+    )
+
+
+def collision_measures(robot: RobotModel, body_pos: np.ndarray, body_quat: np.ndarray) -> CollisionMeasures:
+    """Self-collision and floor penetration on the robot's collision geometry (zeros if it has none)."""
+    geometry = robot.collision
+    if geometry is None or not len(body_pos):
+        return CollisionMeasures()
+    lowest = geometry.lowest_points(body_pos, body_quat).min(axis=1)
+    floor = CollisionMeasures(
+        floor_penetration_frames=float((lowest < -FLOOR_DEPTH).mean()),
+        deepest_floor_penetration=float(max(0.0, -lowest.min())),
+    )
+    if not len(geometry.pairs):
+        return floor
+    distance = geometry.pair_distances(body_pos, body_quat).distance  # (T, P)
+    t, p = np.unravel_index(np.argmin(distance), distance.shape)
+    i, j = geometry.pairs[p]
+    return replace(
+        floor,
+        self_collision_frames=float((distance.min(axis=1) < -SELF_COLLISION_DEPTH).mean()),
+        deepest_self_penetration=float(max(0.0, -distance[t, p])),
+        worst_pair=f"{geometry.names[i]}/{geometry.names[j]}" if distance[t, p] < 0 else "",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +21,7 @@ from ..geometry.rotations import (
     right_multiplication_map,
     rotation_quadratic_map,
 )
+from .collision import collision_from_config
 
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"unitree_g1": ASSETS / "unitree_g1" / "robot.yaml"}
@@ -122,6 +124,16 @@ class RobotModel:
             while link > 0:
                 self.body_joint_mask[b, links[link].q_index] = True
                 link = links[link].parent
+        # body_parents[b]: the body one joint up the tree from b (-1 for the root).
+        link_body = {int(link): b for b, link in reversed(list(enumerate(self._body_link)))}
+        self.body_parents = np.array([link_body.get(links[link].parent, -1) if link > 0 else -1
+                                      for link in self._body_link])
+        # A model's own speed limits (URDF `velocity`) unless the description gives them; 0 means none.
+        own = np.array([float(m.velocityLimit[m.joints[m.getJointId(n)].idx_v]) for n in joint_names])
+        self.velocity_limit = np.where(own > 0, own, np.inf)
+        if options.get("velocity_limits"):
+            self.velocity_limit = _velocity_limits(options["velocity_limits"], joint_names, config_path or model_path)
+        self.collision = collision_from_config(options.get("collision"), self, config_path or model_path)
         digest = hashlib.sha256(model_path.read_bytes())
         if config_path is not None:
             digest.update(config_path.read_bytes())
@@ -256,6 +268,24 @@ class RobotModel:
     def limit_excess(self, joint_pos: np.ndarray) -> np.ndarray:
         """(T, J) radians by which each joint lies outside its range; 0 inside it."""
         return np.maximum(0.0, np.maximum(self.joint_lower - joint_pos, joint_pos - self.joint_upper))
+
+
+def _velocity_limits(patterns: object, joint_names: list[str], source: Path) -> np.ndarray:
+    """(J,) joint speed limits in rad/s from `velocity_limits: {joint-name pattern: rad/s}`; inf where none
+    is given. The first pattern a joint matches wins."""
+    limits = np.full(len(joint_names), np.inf)
+    if not isinstance(patterns, dict):
+        raise RobotModelError(f"{source}: velocity_limits: expected a mapping of joint-name pattern -> rad/s")
+    for pattern, value in patterns.items():
+        if not isinstance(value, (int, float)) or not value > 0:
+            raise RobotModelError(f"{source}: velocity_limits[{pattern!r}]: expected a positive number, got {value!r}")
+        matched = [j for j, name in enumerate(joint_names) if fnmatch.fnmatchcase(name, str(pattern))]
+        if not matched:
+            raise RobotModelError(f"{source}: velocity_limits[{pattern!r}] matches none of the joints {joint_names}")
+        for j in matched:
+            if np.isinf(limits[j]):
+                limits[j] = float(value)
+    return limits
 
 
 def _hinge_maps(offset_rotation: np.ndarray, axis: np.ndarray) -> np.ndarray:

@@ -1,0 +1,104 @@
+"""Collision geometry: segment math against brute force, the bundled G1's capsules against MuJoCo on
+mjlab's G1 (the geometry a simulator uses), and the quality measures built on them."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+import pytest
+
+from conftest import MJLAB_XML, require_shared
+from mimicdata.motion import RobotMotion
+from mimicdata.retarget.quality import collision_measures
+from mimicdata.robot.collision import closest_points
+from mimicdata.stages.fk_check import compile_mujoco
+
+
+def test_closest_points_match_a_dense_search():
+    rng = np.random.default_rng(0)
+    a0, a1, b0, b1 = (rng.normal(size=(200, 3)) for _ in range(4))
+    b1[:20] = b0[:20]  # spheres
+    a1[20:30] = a0[20:30] + 1e-3 * (b1[20:30] - b0[20:30])  # near-degenerate
+    b1[30:40] = b0[30:40] + 2.0 * (a1[30:40] - a0[30:40])  # parallel
+    p, q = closest_points(a0, a1, b0, b1)
+    s = np.linspace(0, 1, 401)
+    pa = a0[:, None] + s[None, :, None] * (a1 - a0)[:, None]
+    pb = b0[:, None] + s[None, :, None] * (b1 - b0)[:, None]
+    brute = np.linalg.norm(pa[:, :, None] - pb[:, None, :], axis=-1).min(axis=(1, 2))
+    found = np.linalg.norm(p - q, axis=-1)
+    assert np.all(found <= brute + 1e-9) and np.allclose(found, brute, atol=5e-3)
+
+
+def _random_poses(robot, n, seed):
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(robot.joint_lower, robot.joint_upper, size=(n, robot.num_joints))
+    root = rng.normal(size=(n, 3)) * [0.5, 0.5, 0.1] + [0, 0, 0.8]
+    quat = rng.normal(size=(n, 4))
+    return root, quat / np.linalg.norm(quat, axis=1, keepdims=True), q
+
+
+def test_bundled_capsules_are_mjlabs_and_distances_agree_with_mujoco(robot):
+    require_shared("robots", "unitree_g1_mjlab", "g1.xml")
+    model = compile_mujoco(MJLAB_XML)
+    data = mujoco.MjData(model)
+    geometry = robot.collision
+    theirs = {i: model.geom(f"{name}_collision").id for i, name in enumerate(geometry.names)
+              if "foot" not in name}
+    assert len(theirs) == geometry.num_geoms - 4  # every geom but the two simplified feet
+    qpos = np.array([model.jnt_qposadr[model.joint(n).id] for n in robot.joint_names])
+    root, quat, q = _random_poses(robot, 25, seed=1)
+    body_pos, body_quat = robot.forward_kinematics(root, quat, q)
+    start, end = geometry.world(body_pos, body_quat)
+    distances = geometry.pair_distances(body_pos, body_quat).distance
+    checked = 0
+    for t in range(len(root)):
+        data.qpos[:3], data.qpos[3:7], data.qpos[qpos] = root[t], quat[t], q[t]
+        mujoco.mj_forward(model, data)
+        for i, g in theirs.items():
+            center, axis = data.geom_xpos[g], data.geom_xmat[g].reshape(3, 3)[:, 2]
+            half = model.geom_size[g][1] if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE else 0.0
+            ends = {tuple(np.round(center + half * axis, 6)), tuple(np.round(center - half * axis, 6))}
+            assert ends == {tuple(np.round(start[t, i], 6)), tuple(np.round(end[t, i], 6))}, geometry.names[i]
+            assert model.geom_size[g][0] == pytest.approx(geometry.radius[i])
+        for p, (i, j) in enumerate(geometry.pairs):
+            if i in theirs and j in theirs:
+                fromto = np.zeros(6)
+                expected = mujoco.mj_geomDistance(model, data, theirs[i], theirs[j], 10.0, fromto)
+                assert distances[t, p] == pytest.approx(expected, abs=1e-6), (geometry.names[i], geometry.names[j])
+                checked += 1
+    assert checked > 1000
+
+
+def test_pairs_leave_out_neighbours_and_what_touches_at_rest(robot):
+    geometry = robot.collision
+    names = {frozenset((geometry.names[i], geometry.names[j])) for i, j in geometry.pairs}
+    assert frozenset(("left_hand", "right_hand")) in names
+    assert frozenset(("left_hand", "torso")) in names and frozenset(("left_hand", "left_thigh")) in names
+    assert frozenset(("left_thigh", "left_shin")) not in names  # one joint apart
+    assert frozenset(("pelvis", "left_hip")) not in names  # excluded by the description
+    neutral = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0, 0, 0]]), np.zeros((1, robot.num_joints)))
+    assert geometry.pair_distances(*neutral).distance.min() > 0
+
+
+def test_collision_measures_find_hands_through_each_other_and_a_knee_through_the_floor(robot):
+    joints = robot.joint_names
+    q = np.zeros((3, robot.num_joints))
+    for side, sign in (("left", 1), ("right", -1)):
+        q[1, joints.index(f"{side}_shoulder_pitch_joint")] = -1.4  # arms forward
+        q[1, joints.index(f"{side}_shoulder_roll_joint")] = -sign * 0.35  # and inward, across each other
+        q[1, joints.index(f"{side}_elbow_joint")] = 0.2
+    root = np.array([[0, 0, 0.79], [0, 0, 0.79], [0, 0, 0.79]])
+    q[2, joints.index("left_hip_pitch_joint")] = -1.2
+    q[2, joints.index("left_knee_joint")] = 2.6  # kneeling on the left knee, but the root left standing
+    root[2, 2] = 0.6
+    motion = RobotMotion(30.0, root, np.tile([1.0, 0, 0, 0], (3, 1)), q, joints)
+    body_pos, body_quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
+    standing = collision_measures(robot, body_pos[:1], body_quat[:1])
+    assert standing.self_collision_frames == 0 and standing.floor_penetration_frames == 0
+    crossed = collision_measures(robot, body_pos[1:2], body_quat[1:2])
+    assert crossed.self_collision_frames == 1.0 and crossed.deepest_self_penetration > 0.01
+    first, second = sorted(str(crossed.worst_pair).split("/"))
+    assert first.startswith("left_") and second.startswith("right_")  # the forearms, through each other
+    assert not {"hip", "thigh", "shin", "foot"} & set((first + second).split("_"))
+    kneeling = collision_measures(robot, body_pos[2:], body_quat[2:])
+    assert kneeling.floor_penetration_frames == 1.0 and kneeling.deepest_floor_penetration > 0.02
