@@ -59,8 +59,8 @@ class _Fixed:
     def __call__(self, body_pos, body_quat):
         return self.pos, self.quat
 
-    def sliced(self, t0, t1):
-        return _Fixed(self.pos[t0:t1], self.quat[t0:t1])
+    def at(self, frames):
+        return _Fixed(self.pos[frames], self.quat[frames])
 
 
 def _problem(robot, targets_from_q, rng, frames=40):

@@ -1,11 +1,13 @@
 """Retarget quality on real BVH takes, side by side with Unitree's own retarget.
 
-    python tools/eval_retarget.py [--bvh-dir ../shared/data/bvh/lafan1] [--json out.json]
+    python tools/eval_retarget.py [--bvh-dir DIR --format NAME] [--json out.json] [--markdown]
 
-For every BVH in the folder: mimicdata's retarget measured by
-mimicdata.retarget.quality; where ../shared/data/g1_csv/unitree_lafan1 holds
-Unitree's G1 retarget of the same take, that is measured the same way
-(frame for frame, against the same scaled human).
+Without --bvh-dir: every take in ../shared/data/bvh/{lafan1, lafan1_cuts, cmu, hc_mocap}, each
+folder with its format. For every take, mimicdata's retarget is measured by
+mimicdata.retarget.quality on the robot's collision geometry; where
+../shared/data/g1_csv/unitree_lafan1 holds Unitree's G1 retarget of the same take, that is
+measured the same way (frame for frame, against the same scaled human). The last lines are
+one table of every take (--markdown prints it as a Markdown table).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
 from mimicdata.retarget.formats import resolve_roles
-from mimicdata.retarget.quality import evaluate
+from mimicdata.retarget.quality import Quality, evaluate
 from mimicdata.robot import load_robot
 from mimicdata.sources.bvh import read_bvh
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FOLDERS = [("lafan1", "lafan1"), ("lafan1_cuts", "lafan1"), ("cmu", "cmu"), ("hc_mocap", "hc_mocap")]
 
 ROWS = [
     ("self_collision_frames", "frames self-colliding > 1 cm", "{:.2%}"),
@@ -33,12 +36,15 @@ ROWS = [
     ("floor_penetration_frames", "frames with a geom below -2 cm", "{:.2%}"),
     ("deepest_floor_penetration", "deepest floor penetration (m)", "{:.3f}"),
     ("limit_violation_frames", "frames outside joint limits", "{:.2%}"),
+    ("speed_limit_frames", "steps over a joint speed limit", "{:.2%}"),
     ("below_2cm_frames", "frames with sole below -2 cm", "{:.2%}"),
     ("median_lowest_sole", "median lowest sole (m)", "{:+.4f}"),
     ("stance_foot_speed", "stance foot speed (m/s)", "{:.4f}"),
     ("rms_joint_acc", "RMS joint acc (rad/s^2)", "{:.2f}"),
     ("rms_joint_jerk", "RMS joint jerk (rad/s^3)", "{:.1f}"),
 ]
+SUMMARY = ["self_collision_frames", "floor_penetration_frames", "below_2cm_frames", "median_lowest_sole",
+           "stance_foot_speed", "rms_joint_jerk", "limit_violation_frames", "speed_limit_frames"]
 
 
 def unitree_motion(csv: Path, fps: float, frames: int, joint_names: tuple[str, ...]) -> RobotMotion:
@@ -46,46 +52,77 @@ def unitree_motion(csv: Path, fps: float, frames: int, joint_names: tuple[str, .
     return RobotMotion(fps, data[:, :3], xyzw_to_wxyz(data[:, 3:7]), data[:, 7:], joint_names)
 
 
+def mean_ee(q: Quality) -> float:
+    return float(np.mean(list(q.end_effector_error.values()))) if q.end_effector_error else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bvh-dir", type=Path, default=SHARED / "bvh" / "lafan1")
-    parser.add_argument("--format", default="lafan1")
+    parser.add_argument("--bvh-dir", type=Path, help="One folder of takes (default: the four folders above).")
+    parser.add_argument("--format", default="lafan1", help="The skeleton format of --bvh-dir.")
     parser.add_argument("--reference-dir", type=Path, default=SHARED / "g1_csv" / "unitree_lafan1")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", action="store_true", help="Print the summary as a Markdown table.")
     args = parser.parse_args()
 
     robot = load_robot("unitree_g1")
     config = load_retarget_config(robot.name)
-    fmt = load_format(args.format)
-    report = {}
-    for bvh in sorted(args.bvh_dir.glob("*.bvh")):
-        start = time.perf_counter()
-        skeleton = read_bvh(bvh, bvh_format=args.format)
-        result = retarget_skeleton(skeleton, fmt, robot, bvh)
-        seconds = time.perf_counter() - start
-        roles = resolve_roles(skeleton, fmt, bvh)
-        scale = result.robot.leg / result.human.leg
-        ours = evaluate(robot, result.motion, config, skeleton, roles, scale)
-        entry = {"frames": skeleton.num_frames, "seconds": seconds, "mimicdata": ours.as_dict()}
-        reference = args.reference_dir / f"{bvh.stem}.csv"
-        theirs = None
-        if reference.is_file():
-            motion = unitree_motion(reference, skeleton.fps, skeleton.num_frames, robot.joint_names)
-            theirs = evaluate(robot, motion, config, skeleton, roles, scale)
-            entry["unitree"] = theirs.as_dict()
-        report[bvh.stem] = entry
-        print(f"\n{bvh.stem}: {skeleton.num_frames} frames, retargeted in {seconds:.2f} s "
-              f"({skeleton.num_frames / seconds:,.0f} frames/s); {result.notes[-1]}")
-        print(f"  {'':34s}{'mimicdata':>12s}{'unitree' if theirs else '':>12s}")
-        for key, label, form in ROWS:
-            mine = form.format(getattr(ours, key))
-            other = form.format(getattr(theirs, key)) if theirs else ""
-            print(f"  {label:34s}{mine:>12s}{other:>12s}")
-        for name, err in ours.end_effector_error.items():
-            other = f"{theirs.end_effector_error[name]:.3f}" if theirs else ""
-            print(f"  {'ee error ' + name + ' (m)':34s}{err:>12.3f}{other:>12s}")
+    folders = [(args.bvh_dir, args.format)] if args.bvh_dir else [(SHARED / "bvh" / d, f) for d, f in FOLDERS]
+    report: dict[str, dict] = {}
+    table: list[tuple[str, str, Quality, float]] = []
+    for folder, fmt_name in folders:
+        fmt = load_format(fmt_name)
+        for bvh in sorted(folder.glob("*.bvh")):
+            start = time.perf_counter()
+            skeleton = read_bvh(bvh, bvh_format=fmt_name)
+            result = retarget_skeleton(skeleton, fmt, robot, bvh)
+            seconds = time.perf_counter() - start
+            roles = resolve_roles(skeleton, fmt, bvh)
+            scale = result.robot.leg / result.human.leg
+            ours = evaluate(robot, result.motion, config, skeleton, roles, scale)
+            name = f"{folder.name}/{bvh.stem}"
+            entry = {"frames": skeleton.num_frames, "seconds": seconds, "mimicdata": ours.as_dict()}
+            table.append((name, "mimicdata", ours, skeleton.num_frames / seconds))
+            reference = args.reference_dir / f"{bvh.stem}.csv"
+            theirs = None
+            if reference.is_file() and folder.name == "lafan1":
+                motion = unitree_motion(reference, skeleton.fps, skeleton.num_frames, robot.joint_names)
+                theirs = evaluate(robot, motion, config, skeleton, roles, scale)
+                entry["unitree"] = theirs.as_dict()
+                table.append((name, "unitree", theirs, float("nan")))
+            report[name] = entry
+            print(f"\n{name}: {skeleton.num_frames} frames, retargeted in {seconds:.2f} s "
+                  f"({skeleton.num_frames / seconds:,.0f} frames/s); {result.notes[-1]}")
+            print(f"  {'':34s}{'mimicdata':>12s}{'unitree' if theirs else '':>12s}")
+            for key, label, form in ROWS:
+                mine = form.format(getattr(ours, key))
+                other = form.format(getattr(theirs, key)) if theirs else ""
+                print(f"  {label:34s}{mine:>12s}{other:>12s}")
+            if ours.worst_pair:
+                print(f"  {'deepest overlap between':34s}{ours.worst_pair:>24s}")
+            for part, err in ours.end_effector_error.items():
+                other = f"{theirs.end_effector_error[part]:.3f}" if theirs else ""
+                print(f"  {'ee error ' + part + ' (m)':34s}{err:>12.3f}{other:>12s}")
+    _summary(table, args.markdown)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def _summary(table: list[tuple[str, str, Quality, float]], markdown: bool) -> None:
+    forms = {key: form for key, _, form in ROWS}
+    head = ["take", "retarget", *SUMMARY, "ee_error_m", "frames/s"]
+    rows = [[name, who, *(forms[k].format(getattr(q, k)) for k in SUMMARY), f"{mean_ee(q):.3f}",
+             "" if np.isnan(rate) else f"{rate:,.0f}"] for name, who, q, rate in table]
+    print()
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    for row in [head, *rows]:
+        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths)))
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def main() -> None:
     def loop() -> None:
         q = None
         for t in range(first, first + n):
-            q = problem.solve(robot, t, t + 1, start=q).joint_pos
+            q = problem.solve(robot, slice(t, t + 1), start=q).joint_pos
 
     per_frame = timed(loop) / n
 

@@ -71,6 +71,37 @@ class SolverSettings(_Strict):
     posture_weight: float = Field(ge=0)
 
 
+class SelfCollisionSettings(_Strict):
+    margin: float = Field(ge=0)  # m kept between any two checked capsules
+    # Chains that move out of the way when they touch another chain; a pair between two of
+    # them, or two others, is shared.
+    yielding: list[str] = []
+
+
+class FloorSettings(_Strict):
+    margin: float = Field(ge=0)  # m kept between any geom and the floor
+    chains: list[str]  # chains whose geoms the IK holds up (feet excepted); the base is lifted for the rest
+
+
+class StanceSettings(_Strict):
+    blend: float = Field(gt=0)  # s to move into and out of a locked foot placement
+
+
+class ConstraintSettings(_Strict):
+    weight: float = Field(gt=0)  # per metre of violation, against task weights in per metre too
+    iterations: int = Field(ge=1)  # constrained iterations on the frames that need them
+    # Pull (per rad^2) toward the unconstrained solution while the constraints move it: the
+    # correction is the smallest one, and as smooth in time as the solution it corrects.
+    posture_weight: float = Field(default=0.0, ge=0)
+    # Largest joint change per constrained iteration (rad): stiff rows linearised over a large
+    # rotation would throw a limb from one side of a contact to the other.
+    max_step: float = Field(default=0.5, gt=0)
+    self_collision: SelfCollisionSettings | None = None
+    floor: FloorSettings | None = None
+    stance_lock: StanceSettings | None = None
+    speed_limits: bool = False
+
+
 class RetargetConfig(_Strict):
     robot: str
     tpose: dict[str, float]
@@ -83,6 +114,7 @@ class RetargetConfig(_Strict):
     solver: SolverSettings
     nominal: dict[str, float] = {}
     head_point: tuple[float, float, float]
+    constraints: ConstraintSettings | None = None
 
 
 def format_names() -> list[str]:

@@ -17,8 +17,21 @@ CONTACT_SPEED = 0.5  # m/s
 SMOOTHING_SIGMA = 0.05  # s
 
 
+def marker_contacts(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float) -> np.ndarray:
+    """(T, F, K) planted flags of each of the (T, F, K, 3) human foot markers (ankle, toe) resting at
+    (F, K) heights: down and still."""
+    height = foot_points[..., 2] - rest_heights[None]
+    if foot_points.shape[0] < 2:
+        velocity = np.zeros_like(foot_points)
+    else:
+        velocity = np.gradient(foot_points, axis=0) * fps
+    speed = np.linalg.norm(velocity[..., :2], axis=-1)
+    return (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
+
+
 def foot_contacts(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float) -> np.ndarray:
-    """(T, F) planted flags from (T, F, K, 3) human foot markers (ankle, toe) resting at (F, K) heights."""
+    """(T, F) planted flags: a foot is planted while its lowest marker is within CONTACT_HEIGHT of where it
+    rests and its stillest marker moves slower than CONTACT_SPEED."""
     height = (foot_points[..., 2] - rest_heights[None]).min(axis=-1)  # (T, F)
     if foot_points.shape[0] < 2:
         velocity = np.zeros_like(foot_points)
@@ -28,12 +41,15 @@ def foot_contacts(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float)
     return (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
 
 
-def ground_shift(sole_height: np.ndarray, planted: np.ndarray, fps: float) -> np.ndarray:
+def ground_shift(
+    sole_height: np.ndarray, planted: np.ndarray, fps: float, lowest: np.ndarray | None = None
+) -> np.ndarray:
     """(T,) vertical shift for the robot given each foot's lowest sole height (T, F).
 
     Planted frames pull the lowest planted sole to the floor; the shift is
     interpolated through flight phases, smoothed, and finally raised wherever
-    a sole would otherwise go through the floor.
+    a sole, or the lowest point `lowest` (T,) of any collision geom, would
+    otherwise go through the floor.
     """
     T = sole_height.shape[0]
     planted_low = np.where(planted, sole_height, np.inf).min(axis=1)
@@ -44,4 +60,5 @@ def ground_shift(sole_height: np.ndarray, planted: np.ndarray, fps: float) -> np
     else:
         shift = np.full(T, -sole_height.min())
     shift = gaussian_filter1d(shift, SMOOTHING_SIGMA * fps, mode="nearest") if T > 1 else shift
-    return np.maximum(shift, -sole_height.min(axis=1))
+    floor = sole_height.min(axis=1) if lowest is None else np.minimum(sole_height.min(axis=1), lowest)
+    return np.maximum(shift, -floor)

@@ -4,6 +4,16 @@ The floating base is placed from the human pelvis beforehand, so each limb
 is a small independent least-squares problem (6 or 7 hinges, a few targets).
 Frames are stacked: one iteration is a fixed handful of vectorised numpy calls
 per chain, whatever the clip length.
+
+Inequalities (collision, floor) enter as extra rows of the same least squares,
+weighted heavily and switched on per frame only where violated: a stiff
+penalty whose active set is recomputed every iteration. They are sparse (a pair
+of capsules touches in a few frames), so each is a list of (frame, row) entries
+whose products J^T J and J^T e are added into the frames' normal equations. For a
+point P on body b pushed along a unit direction u, the row of hinge k (axis a_k
+through o_k) is
+
+    dg/dq_k = u . (a_k x (P - o_k)) = a_k . (P x u) + u . (o_k x a_k)   if k moves b, else 0.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from ..robot import RobotModel
 
 # Largest change of one joint in one iteration (rad): keeps a far start from
 # overshooting into another IK branch.
-_MAX_STEP = 0.5
+MAX_STEP = 0.5
 _CHUNK = 2048
 
 
@@ -40,12 +50,69 @@ class Chain:
 
 
 class TargetFn(Protocol):
-    """Targets of every task for the current pose, and the same for a range of frames."""
+    """Targets of every task for the current pose, and the same for some of the frames."""
 
     def __call__(self, body_pos: np.ndarray, body_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(T, K, 3) position and (T, K, 4) orientation targets, one per task."""
 
-    def sliced(self, t0: int, t1: int) -> TargetFn: ...
+    def at(self, frames: slice | np.ndarray) -> TargetFn:
+        """The targets of the frames a slice or an index array picks."""
+
+
+@dataclass(frozen=True)
+class Kinematics:
+    """One iteration's pose: (T, B, 3|4) bodies, (T, J, 3) hinge origins and world axes."""
+
+    body_pos: np.ndarray
+    body_quat: np.ndarray
+    origin: np.ndarray
+    axis: np.ndarray
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """Weighted least-squares rows that live in a few frames: row r acts on frame `frame[r]`."""
+
+    frame: np.ndarray  # (N,)
+    jac: np.ndarray  # (N, n) over the chain's hinges
+    err: np.ndarray  # (N,)
+
+    def normal_equations(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """(n, n, T) J^T J and (n, T) J^T e, summed per frame."""
+        n = self.jac.shape[1]
+        hessian = np.empty((n, n, frames))
+        gradient = np.empty((n, frames))
+        for i in range(n):
+            gradient[i] = np.bincount(self.frame, self.jac[:, i] * self.err, minlength=frames)
+            for j in range(i, n):
+                hessian[i, j] = hessian[j, i] = np.bincount(self.frame, self.jac[:, i] * self.jac[:, j], minlength=frames)
+        return hessian, gradient
+
+
+class Constraint(Protocol):
+    """Extra rows for each chain, from the current pose (None: nothing for that chain)."""
+
+    def rows(self, robot: RobotModel, kin: Kinematics, chains: list[Chain]) -> list[SparseRows | None]: ...
+
+    def at(self, frames: slice | np.ndarray) -> Constraint:
+        """The same constraint on the frames a slice or an index array picks."""
+
+
+def directional_rates(
+    robot: RobotModel,
+    kin: Kinematics,
+    chain: Chain,
+    frame: np.ndarray,
+    bodies: np.ndarray,
+    points: np.ndarray,
+    directions: np.ndarray,
+) -> np.ndarray:
+    """(N, n) rate at which each chain hinge moves point (N, 3) on body (N,) at frame (N,) along (N, 3)."""
+    js = chain.joints
+    axis, origin = kin.axis[frame][:, js], kin.origin[frame][:, js]  # (N, n, 3)
+    rate = np.einsum("njk,nk->nj", axis, np.cross(points, directions))
+    rate += np.einsum("njk,nk->nj", np.cross(origin, axis), directions)
+    return rate * robot.body_joint_mask[np.ix_(bodies, js)]
 
 
 @dataclass(frozen=True)
@@ -79,11 +146,14 @@ def solve_ik(
     damping: float,
     posture_weight: float,
     nominal: np.ndarray,
+    constraints: tuple[Constraint, ...] = (),
+    max_step: float = MAX_STEP,
 ) -> IkResult:
     """Joint angles within limits that best reach the targets, the base held where it is.
 
     `targets` is called every iteration, so a target may follow the current
-    pose (an arm target anchored at the robot's own shoulder, say).
+    pose (an arm target anchored at the robot's own shoulder, say). The posture
+    term pulls toward `nominal`, one posture (J,) or one per frame (T, J).
     """
     T = joint_pos.shape[0]
     if T > _CHUNK:
@@ -93,14 +163,16 @@ def solve_ik(
                 robot,
                 tasks,
                 chains,
-                targets.sliced(t0, t0 + _CHUNK),
+                targets.at(slice(t0, t0 + _CHUNK)),
                 root_pos[t0 : t0 + _CHUNK],
                 root_quat[t0 : t0 + _CHUNK],
                 joint_pos[t0 : t0 + _CHUNK],
                 iterations=iterations,
                 damping=damping,
                 posture_weight=posture_weight,
-                nominal=nominal,
+                nominal=nominal if nominal.ndim == 1 else nominal[t0 : t0 + _CHUNK],
+                constraints=tuple(c.at(slice(t0, t0 + _CHUNK)) for c in constraints),
+                max_step=max_step,
             )
             for t0 in range(0, T, _CHUNK)
         ]
@@ -130,8 +202,12 @@ def solve_ik(
             origin.transpose(1, 2, 0),
             axis.transpose(1, 2, 0),
         )
+        kin = Kinematics(body_pos, body_quat, origin, axis)
+        extra = [c.rows(robot, kin, chains) for c in constraints]
         steps = [
-            _step(robot, chain, bodies, pos_w, rot_w, frames, q, damping, posture_weight, nominal) for chain in chains
+            _step(robot, chain, bodies, pos_w, rot_w, frames, q, damping, posture_weight, nominal,
+                  [r for rows in extra if (r := rows[c]) is not None], max_step)
+            for c, chain in enumerate(chains)
         ]
         for chain, step in zip(chains, steps):
             q[:, chain.joints] = np.clip(
@@ -166,6 +242,8 @@ def _step(
     damping: float,
     posture_weight: float,
     nominal: np.ndarray,
+    extra: list[SparseRows],
+    max_step: float,
 ) -> np.ndarray:
     """One damped Gauss-Newton step (n, T) of one chain."""
     js = chain.joints
@@ -198,9 +276,13 @@ def _step(
         for j in range(i, n):
             hessian[i, j] = hessian[j, i] = np.einsum("mt,mt->t", jac[:, i], jac[:, j])
         hessian[i, i] += damping + posture_weight
-    gradient -= posture_weight * (q[:, js] - nominal[js]).T
+    for rows in extra:
+        more_h, more_g = rows.normal_equations(T)
+        hessian += more_h
+        gradient += more_g
+    gradient -= posture_weight * (q[:, js] - nominal[..., js]).T
     step = _cholesky_solve(hessian, gradient)
-    return step * np.minimum(1.0, _MAX_STEP / np.maximum(np.abs(step).max(axis=0), 1e-12))
+    return step * np.minimum(1.0, max_step / np.maximum(np.abs(step).max(axis=0), 1e-12))
 
 
 def _cholesky_solve(h: np.ndarray, g: np.ndarray) -> np.ndarray:

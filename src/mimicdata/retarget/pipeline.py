@@ -14,8 +14,11 @@ from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from .calibrate import offsets_at, robot_tpose
 from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
-from .ground import foot_contacts, ground_shift
-from .ik import Chain, IkResult, Task, make_chains, solve_ik
+from .ground import foot_contacts, ground_shift, marker_contacts
+from .ik import MAX_STEP, Chain, Constraint, IkResult, Task, make_chains, solve_ik
+from .physical import enforce
+from .speed import limit_joint_speed
+from .stance import FootParts, lock_planted_feet
 
 SIDES: tuple[Literal["left", "right"], ...] = ("left", "right")
 
@@ -52,9 +55,9 @@ class Targets:
             pos[:, k] = body_pos[:, shoulder] + offset
         return pos, self.orientations
 
-    def sliced(self, t0: int, t1: int) -> Targets:
-        slots = [(k, s, offset[t0:t1]) for k, s, offset in self.arm_slots]
-        return Targets(self.positions[t0:t1], self.orientations[t0:t1], slots)
+    def at(self, frames: slice | np.ndarray) -> Targets:
+        slots = [(k, s, offset[frames]) for k, s, offset in self.arm_slots]
+        return Targets(self.positions[frames], self.orientations[frames], slots)
 
 
 def human_measures(skeleton: SkeletonMotion, roles: dict[str, int]) -> BodyMeasures:
@@ -106,23 +109,37 @@ class IkProblem:
     nominal: np.ndarray  # (J,)
     config: RetargetConfig
 
-    def solve(self, robot: RobotModel, t0: int = 0, t1: int | None = None, start: np.ndarray | None = None) -> IkResult:
-        """Solve frames t0..t1, from `start` joint angles (default: the nominal posture)."""
-        t1 = self.root_pos.shape[0] if t1 is None else t1
-        start = np.broadcast_to(self.nominal, (t1 - t0, robot.num_joints)) if start is None else start
+    def solve(
+        self,
+        robot: RobotModel,
+        frames: slice | np.ndarray = slice(None),
+        start: np.ndarray | None = None,
+        constraints: tuple[Constraint, ...] = (),
+        iterations: int | None = None,
+        posture: tuple[np.ndarray, float] | None = None,
+        max_step: float = MAX_STEP,
+    ) -> IkResult:
+        """Solve the frames a slice or index array picks, from `start` joint angles (default: the nominal
+        posture), with the solver's iterations unless told otherwise. Constraints are given for the
+        picked frames; `posture` (reference (T, J) for the picked frames, weight) replaces the pull
+        toward the nominal posture."""
+        root_pos, root_quat = self.root_pos[frames], self.root_quat[frames]
+        start = np.broadcast_to(self.nominal, (len(root_pos), robot.num_joints)) if start is None else start
         solver = self.config.solver
         return solve_ik(
             robot,
             self.tasks,
             self.chains,
-            self.targets.sliced(t0, t1),
-            self.root_pos[t0:t1],
-            self.root_quat[t0:t1],
+            self.targets.at(frames),
+            root_pos,
+            root_quat,
             start,
-            iterations=solver.iterations,
+            iterations=solver.iterations if iterations is None else iterations,
             damping=solver.damping,
-            posture_weight=solver.posture_weight,
-            nominal=self.nominal,
+            posture_weight=solver.posture_weight if posture is None else posture[1],
+            nominal=self.nominal if posture is None else posture[0],
+            constraints=constraints,
+            max_step=max_step,
         )
 
 
@@ -218,6 +235,20 @@ def plan_retarget(
     return _problem(scaled, robot, config, offsets), scaled
 
 
+def _with_feet_locked(problem: IkProblem, robot: RobotModel, planted: np.ndarray, fps: float, blend: float) -> IkProblem:
+    """The problem with the planted part of each foot held still (stance.py); `planted` (T, 2, 2)."""
+    order = list(problem.config.tasks)
+    feet = []
+    for side in SIDES:
+        k = order.index(f"{side}_ankle")
+        soles = robot.sole_points.get(robot.body_names[problem.tasks[k].body], np.zeros((1, 3)))
+        rear = soles[:, 0] <= np.median(soles[:, 0])
+        feet.append(FootParts(k, soles[rear].mean(axis=0), soles[~rear].mean(axis=0)))
+    targets = problem.targets
+    positions, _ = lock_planted_feet(targets.positions, targets.orientations, feet, planted, fps, blend)
+    return replace(problem, targets=replace(targets, positions=positions))
+
+
 def retarget_skeleton(
     skeleton: SkeletonMotion,
     fmt: BvhFormat,
@@ -227,11 +258,20 @@ def retarget_skeleton(
 ) -> Retargeted:
     """The robot motion that best follows a human skeleton motion."""
     problem, scaled = plan_retarget(skeleton, fmt, robot, path, config)
-    config = problem.config
+    config, settings = problem.config, problem.config.constraints
     fps, T = skeleton.fps, skeleton.num_frames
+    planted = foot_contacts(scaled.feet, scaled.feet_rest, fps)
+    if settings is not None and settings.stance_lock is not None:
+        parts = marker_contacts(scaled.feet, scaled.feet_rest, fps)
+        problem = _with_feet_locked(problem, robot, parts, fps, settings.stance_lock.blend)
     joint_pos = problem.solve(robot).joint_pos
-    for chain, settings in zip(problem.chains, config.chains.values()):
-        sigma = settings.smoothing * fps
+    if settings is not None:
+        joint_pos, problem = enforce(problem, robot, joint_pos, settings, fps)
+    if settings is not None and settings.speed_limits:
+        # Before smoothing and clipping, which both keep a speed bound (speed.py).
+        joint_pos = limit_joint_speed(joint_pos, robot.velocity_limit, fps)
+    for chain, chain_settings in zip(problem.chains, config.chains.values()):
+        sigma = chain_settings.smoothing * fps
         if sigma > 0.3 and T > 1:
             joint_pos[:, chain.joints] = gaussian_filter1d(joint_pos[:, chain.joints], sigma, axis=0, mode="nearest")
     joint_pos = np.clip(joint_pos, robot.joint_lower, robot.joint_upper)
@@ -239,8 +279,8 @@ def retarget_skeleton(
     root_pos, root_quat = problem.root_pos.copy(), problem.root_quat
     body_pos, body_quat = robot.forward_kinematics(root_pos, root_quat, joint_pos)
     soles = robot.lowest_sole_heights(body_pos, body_quat)
-    planted = foot_contacts(scaled.feet, scaled.feet_rest, fps)
-    root_pos[:, 2] += ground_shift(soles, planted, fps)
+    lowest = None if robot.collision is None else robot.collision.lowest_points(body_pos, body_quat).min(axis=1)
+    root_pos[:, 2] += ground_shift(soles, planted, fps, lowest)
 
     human = scaled.human
     notes = [

@@ -32,6 +32,7 @@ END_EFFECTORS = {
 class Quality:
     frames: int
     limit_violation_frames: float  # fraction of frames with any joint outside its range
+    speed_limit_frames: float  # fraction of frame steps with any joint faster than its velocity limit
     below_2cm_frames: float  # fraction of frames whose lowest sole point is below -2 cm
     median_lowest_sole: float  # m
     stance_foot_speed: float  # m/s, mean horizontal speed of stance feet
@@ -95,6 +96,8 @@ def evaluate(
         **asdict(collisions),
         frames=motion.num_frames,
         limit_violation_frames=float((robot.limit_excess(q) > 1e-9).any(axis=1).mean()),
+        speed_limit_frames=float((np.abs(np.diff(q, axis=0)) / dt > robot.velocity_limit * (1 + 1e-6)).any(axis=1).mean())
+        if len(q) > 1 else 0.0,
         below_2cm_frames=float((lowest < -0.02).mean()),
         median_lowest_sole=float(np.median(lowest)),
         stance_foot_speed=float(speed[stance].mean()) if stance.any() else 0.0,
@@ -116,7 +119,7 @@ def collision_measures(robot: RobotModel, body_pos: np.ndarray, body_quat: np.nd
     )
     if not len(geometry.pairs):
         return floor
-    distance = geometry.pair_distances(body_pos, body_quat).distance  # (T, P)
+    distance = geometry.near_pair_distances(body_pos, body_quat, 0.0)  # (T, P), exact where touching
     t, p = np.unravel_index(np.argmin(distance), distance.shape)
     i, j = geometry.pairs[p]
     return replace(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import RobotModelError
-from ..geometry.rotations import quat_to_matrix
+from ..geometry.rotations import rotate_vector
 
 if TYPE_CHECKING:
     from .model import RobotModel
@@ -39,6 +39,7 @@ class CollisionGeometry:
     end: np.ndarray  # (G, 3)
     radius: np.ndarray  # (G,)
     pairs: np.ndarray  # (P, 2) geom indices checked for self-collision
+    rest_distance: np.ndarray  # (P,) their distance in the neutral pose, m
 
     @property
     def num_geoms(self) -> int:
@@ -46,10 +47,29 @@ class CollisionGeometry:
 
     def world(self, body_pos: np.ndarray, body_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(T, G, 3) world segment ends of every geom."""
-        rot = quat_to_matrix(body_quat[:, self.body])  # (T, G, 3, 3)
-        origin = body_pos[:, self.body]
-        return (origin + np.einsum("tgij,gj->tgi", rot, self.start),
-                origin + np.einsum("tgij,gj->tgi", rot, self.end))
+        return self.world_at(body_pos[:, self.body], body_quat[:, self.body], slice(None))
+
+    def world_at(
+        self, pos: np.ndarray, quat: np.ndarray, geom: np.ndarray | slice
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 3) world segment ends of geoms `geom` (...) whose bodies are at pos (..., 3), quat (..., 4)."""
+        start = rotate_vector(quat, self.start[geom]) + pos
+        return start, rotate_vector(quat, self.end[geom]) + pos
+
+    def near_pair_distances(self, body_pos: np.ndarray, body_quat: np.ndarray, within: float) -> np.ndarray:
+        """(T, P) signed distances, exact wherever they are at most `within`; elsewhere a lower bound
+        above it (from each capsule's bounding sphere), which is all most far-apart pairs need."""
+        a, b = self.world(body_pos, body_quat)
+        center = 0.5 * (a + b)
+        reach = 0.5 * np.linalg.norm(self.end - self.start, axis=1) + self.radius  # (G,)
+        i, j = self.pairs[:, 0], self.pairs[:, 1]
+        bound = np.linalg.norm(center[:, i] - center[:, j], axis=-1) - reach[i] - reach[j]
+        close = np.nonzero(bound <= within)
+        gi, gj = i[close[1]], j[close[1]]
+        exact = capsule_distances(a[close[0], gi], b[close[0], gi], self.radius[gi],
+                                  a[close[0], gj], b[close[0], gj], self.radius[gj])
+        bound[close] = exact.distance
+        return bound
 
     def lowest_points(self, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
         """(T, G) height of each geom's lowest surface point."""
@@ -63,21 +83,28 @@ class CollisionGeometry:
 
 @dataclass(frozen=True)
 class PairDistances:
-    distance: np.ndarray  # (T, P) signed surface distance, m
-    closest_first: np.ndarray  # (T, P, 3) closest point on the first geom's segment
-    closest_second: np.ndarray  # (T, P, 3) and on the second's
-    normal: np.ndarray  # (T, P, 3) unit vector from the second's closest point to the first's
+    distance: np.ndarray  # (..., P) signed surface distance, m
+    closest_first: np.ndarray  # (..., P, 3) closest point on the first geom's segment
+    closest_second: np.ndarray  # (..., P, 3) and on the second's
+    normal: np.ndarray  # (..., P, 3) unit vector from the second's closest point to the first's
 
 
 def pair_distances(start: np.ndarray, end: np.ndarray, radius: np.ndarray, pairs: np.ndarray) -> PairDistances:
     """Signed distances of the capsule pairs, from (T, G, 3) world segment ends."""
     i, j = pairs[:, 0], pairs[:, 1]
-    p, q = closest_points(start[:, i], end[:, i], start[:, j], end[:, j])
+    return capsule_distances(start[:, i], end[:, i], radius[i], start[:, j], end[:, j], radius[j])
+
+
+def capsule_distances(
+    a0: np.ndarray, a1: np.ndarray, ra: np.ndarray, b0: np.ndarray, b1: np.ndarray, rb: np.ndarray
+) -> PairDistances:
+    """Signed distances of capsules (a0-a1, ra) and (b0-b1, rb), (..., 3) ends and (...) radii, batched."""
+    p, q = closest_points(a0, a1, b0, b1)
     gap = p - q
     length = np.linalg.norm(gap, axis=-1)
     # Coincident axes (rare): any direction is a separating one; take world up.
     normal = np.where(length[..., None] > _EPS, gap / np.maximum(length, _EPS)[..., None], [0.0, 0.0, 1.0])
-    return PairDistances(length - radius[i] - radius[j], p, q, normal)
+    return PairDistances(length - ra - rb, p, q, normal)
 
 
 def closest_points(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -158,10 +185,12 @@ def _geometry(
         if body[i] != body[j] and parents[body[i]] != body[j] and parents[body[j]] != body[i]
         and frozenset((int(body[i]), int(body[j]))) not in excluded
     ]
-    geometry = CollisionGeometry(tuple(names), body, start, end, radius, np.array(candidates, dtype=int).reshape(-1, 2))
+    pairs = np.array(candidates, dtype=int).reshape(-1, 2)
+    geometry = CollisionGeometry(tuple(names), body, start, end, radius, pairs, np.full(len(pairs), np.inf))
     if not candidates:
         return geometry
     neutral = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]),
                                        np.zeros((1, robot.num_joints)))
-    apart = geometry.pair_distances(*neutral).distance[0] > 0.0
-    return CollisionGeometry(geometry.names, body, start, end, radius, geometry.pairs[apart])
+    rest = geometry.pair_distances(*neutral).distance[0]
+    apart = rest > 0.0
+    return CollisionGeometry(geometry.names, body, start, end, radius, pairs[apart], rest[apart])

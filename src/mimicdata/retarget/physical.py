@@ -1,0 +1,139 @@
+"""A solved motion made trackable: capsules apart and above the floor, the base off the floor.
+
+The plain solve runs on every frame. Then only the frames around those that break a constraint
+are solved again from there with the collision and floor rows on: most
+frames of most takes never get near one, and those that do are a few vectorised batches.
+Within those, a pair (or a geom and the floor) is checked only at the frames where it comes
+within PAIR_REACH of its bound.
+
+The IK moves limbs, not the base. Where the trunk (or a limb the IK could not lift) is
+still below the floor, the base is raised by the depth, spread over neighbouring frames by a
+running maximum and a Gaussian so the lift has no corners, and the limbs are solved again
+around it: targets given in the world (feet) stay where they were, targets hanging from the
+shoulders follow the trunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+from ..robot import RobotModel
+from ..robot.collision import CollisionGeometry
+from .constraints import Floor, Places, SelfCollision
+from .formats import ConstraintSettings
+
+if TYPE_CHECKING:
+    from .pipeline import IkProblem
+
+PAIR_REACH = 0.05  # m: a pair (or geom) is checked at the frames where it comes this close to its bound
+ROUND = 4  # constrained iterations between checks of which frames still need them
+SETTLED = 0.002  # m: a bound missed by less than this needs no more iterations
+LIFT_SPREAD = 0.1  # s: half-width of the running maximum that spreads a base lift
+LIFT_SIGMA = 0.04  # s
+
+
+def floor_geoms(robot: RobotModel, geometry: CollisionGeometry, problem: IkProblem, chains: list[str]) -> np.ndarray:
+    """Geoms on bodies the named chains move, but not on the feet (soles are the ground stage's)."""
+    names = list(problem.config.chains)
+    joints = np.concatenate([problem.chains[names.index(c)].joints for c in chains]) if chains else np.zeros(0, int)
+    feet = [robot.body_index(f) for f in robot.foot_bodies]
+    moved = robot.body_joint_mask[geometry.body][:, joints].any(axis=1)
+    return np.flatnonzero(moved & ~np.isin(geometry.body, feet))
+
+
+def enforce(
+    problem: IkProblem, robot: RobotModel, joint_pos: np.ndarray, settings: ConstraintSettings, fps: float
+) -> tuple[np.ndarray, IkProblem]:
+    """Joint angles, and the problem with its base lifted, that keep the robot's collision geometry
+    apart and above the floor; (joint_pos, problem) unchanged for a robot without collision geometry."""
+    geometry = robot.collision
+    if geometry is None:
+        return joint_pos, problem
+    joint_pos = _refine(problem, robot, joint_pos, settings, geometry, fps)
+    if settings.floor is None:
+        return joint_pos, problem
+    body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, joint_pos)
+    feet = np.isin(geometry.body, [robot.body_index(f) for f in robot.foot_bodies])
+    depth = settings.floor.margin - geometry.lowest_points(body_pos, body_quat)[:, ~feet].min(axis=1)
+    if depth.max() <= 1e-3:
+        return joint_pos, problem
+    root_pos = problem.root_pos.copy()
+    root_pos[:, 2] += smooth_envelope(np.maximum(depth, 0.0), fps)
+    problem = replace(problem, root_pos=root_pos)
+    return _refine(problem, robot, joint_pos, settings, geometry, fps), problem
+
+
+def smooth_envelope(need: np.ndarray, fps: float) -> np.ndarray:
+    """(T, ...) a curve without corners that is at least `need` (T, ...) everywhere, and 0 far from where
+    need is positive: a running maximum over LIFT_SPREAD either side, then a Gaussian, along time."""
+    width = 2 * int(round(LIFT_SPREAD * fps)) + 1
+    spread = maximum_filter1d(need, width, axis=0, mode="nearest")
+    smooth = gaussian_filter1d(spread, LIFT_SIGMA * fps, axis=0, mode="nearest", truncate=3.0)
+    # The Gaussian's far tail is numerical dust; cut it so "no push" means exactly 0.
+    return np.maximum(np.where(smooth > 1e-4, smooth, 0.0), need)
+
+
+def _refine(
+    problem: IkProblem,
+    robot: RobotModel,
+    joint_pos: np.ndarray,
+    settings: ConstraintSettings,
+    geometry: CollisionGeometry,
+    fps: float,
+) -> np.ndarray:
+    """Solve again, with the constraints on, the frames where the plain solution comes near them.
+
+    Each bound the plain solution breaks is raised by what it lacks, smoothed over time (smooth_envelope):
+    where a hand passes 3 cm into the torso at one frame, the solver is asked for the margin plus
+    a clearance that grows and fades over the neighbouring frames, so the corrected limb moves
+    without corners and the IK's active set never switches between two frames.
+    """
+    body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, joint_pos)
+    T = len(joint_pos)
+    near = np.zeros(T, dtype=bool)
+    built: list[tuple[type[SelfCollision] | type[Floor], Places, dict]] = []
+    if settings.self_collision is not None and len(geometry.pairs):
+        margin = np.minimum(settings.self_collision.margin, 0.5 * geometry.rest_distance)
+        distance = geometry.near_pair_distances(body_pos, body_quat, margin.max() + PAIR_REACH)  # (T, P)
+        push = smooth_envelope(np.maximum(margin - distance, 0.0), fps)
+        near |= (push > 0).any(axis=1)
+        yielding = tuple(name in settings.self_collision.yielding for name in problem.config.chains)
+        clearance = np.where(push > 0, distance + push, margin)
+        places = Places.where(distance < clearance + PAIR_REACH, clearance)
+        built.append((SelfCollision, places, dict(pairs=geometry.pairs, yielding=yielding)))
+    if settings.floor is not None:
+        geoms = floor_geoms(robot, geometry, problem, settings.floor.chains)
+        lowest = np.full((T, geometry.num_geoms), np.inf)
+        lowest[:, geoms] = geometry.lowest_points(body_pos, body_quat)[:, geoms]
+        push = smooth_envelope(np.maximum(settings.floor.margin - lowest, 0.0), fps)
+        near |= (push > 0).any(axis=1)
+        clearance = np.where(push > 0, lowest + push, settings.floor.margin)
+        built.append((Floor, Places.where(lowest < clearance + PAIR_REACH, clearance), {}))
+    picked = np.flatnonzero(near)
+    if not len(picked):
+        return joint_pos
+    all_constraints = tuple(kind(geometry=geometry, places=places, weight=settings.weight, **extra)
+                            for kind, places, extra in built)
+    reference = joint_pos
+    joint_pos = joint_pos.copy()
+    done = 0
+    # Rounds of a few iterations; a frame whose bounds all hold leaves the next round.
+    while done < settings.iterations and len(picked):
+        rounds = min(ROUND, settings.iterations - done)
+        constraints = tuple(c.at(picked) for c in all_constraints)
+        solved = problem.solve(robot, picked, start=joint_pos[picked], constraints=constraints, iterations=rounds,
+                               posture=(reference[picked], settings.posture_weight), max_step=settings.max_step)
+        joint_pos[picked] = solved.joint_pos
+        done += rounds
+        body_pos, body_quat = robot.forward_kinematics(problem.root_pos[picked], problem.root_quat[picked],
+                                                       joint_pos[picked])
+        still = np.zeros(len(picked), dtype=bool)
+        for c in constraints:
+            short = c.shortfall(body_pos, body_quat) > SETTLED
+            still[c.places.frame[short]] = True
+        picked = picked[still]
+    return joint_pos

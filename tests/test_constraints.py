@@ -1,0 +1,202 @@
+"""The retarget's physical constraints on the bundled G1 alone (no ../shared): collision and floor rows
+against finite differences, the constrained solve pulling capsules apart and off the floor, the speed
+projection, the planted-foot lock and the smooth envelopes that schedule them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mimicdata.geometry.rotations import rotate_vector
+from mimicdata.retarget import load_retarget_config
+from mimicdata.retarget.constraints import STRIDE, Floor, Places, SelfCollision
+from mimicdata.retarget.ik import Kinematics, Task, directional_rates, make_chains
+from mimicdata.retarget.physical import smooth_envelope
+from mimicdata.retarget.speed import limit_joint_speed
+from mimicdata.retarget.stance import BALL, HEEL, FootParts, contact_runs, lock_planted_feet
+
+IDENTITY = np.array([1.0, 0.0, 0.0, 0.0])
+
+
+def _chains(robot):
+    config = load_retarget_config(robot.name)
+    order = list(config.tasks)
+    tasks = [Task(robot.body_index(w.body), w.position, w.orientation) for w in config.tasks.values()]
+    return make_chains(robot, tasks, [[order.index(r) for r in c.tasks] for c in config.chains.values()])
+
+
+def _kinematics(robot, q):
+    T = len(q)
+    root_pos, root_quat = np.tile([0.0, 0.0, 0.8], (T, 1)), np.tile(IDENTITY, (T, 1))
+    return Kinematics(*robot.joint_frames(root_pos, root_quat, q)), root_pos, root_quat
+
+
+def _arms_crossed(robot, frames=1):
+    joints = robot.joint_names
+    q = np.zeros((frames, robot.num_joints))
+    for side, sign in (("left", 1), ("right", -1)):
+        q[:, joints.index(f"{side}_shoulder_pitch_joint")] = -1.4
+        q[:, joints.index(f"{side}_shoulder_roll_joint")] = -sign * 0.35
+        q[:, joints.index(f"{side}_elbow_joint")] = 0.2
+    return q
+
+
+def test_directional_rates_are_the_finite_differences_of_a_moving_point(robot):
+    rng = np.random.default_rng(3)
+    q = rng.uniform(robot.joint_lower + 0.2, robot.joint_upper - 0.2, size=(4, robot.num_joints))
+    kin, root_pos, root_quat = _kinematics(robot, q)
+    body = robot.body_index("left_wrist_yaw_link")
+    offset = np.array([0.1, -0.02, 0.03])  # a point fixed on the hand
+    point = kin.body_pos[:, body] + rotate_vector(kin.body_quat[:, body], offset)
+    direction = rng.normal(size=(4, 3))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    for chain in _chains(robot):
+        rates = directional_rates(robot, kin, chain, np.arange(4), np.full(4, body), point, direction)
+        for column, j in enumerate(chain.joints):
+            bumped = q.copy()
+            bumped[:, j] += 1e-6
+            pos, quat = robot.forward_kinematics(root_pos, root_quat, bumped)
+            moved = pos[:, body] + rotate_vector(quat[:, body], offset)
+            expected = np.einsum("ti,ti->t", (moved - point) / 1e-6, direction)
+            np.testing.assert_allclose(rates[:, column], expected, atol=1e-5)
+
+
+def test_collision_rows_are_the_finite_differences_of_the_pair_distance(robot):
+    geometry = robot.collision
+    q = _arms_crossed(robot)
+    kin, root_pos, root_quat = _kinematics(robot, q)
+    distance = geometry.pair_distances(kin.body_pos, kin.body_quat).distance[0]
+    names = [f"{geometry.names[i]}/{geometry.names[j]}" for i, j in geometry.pairs]
+    pair = int(np.argmin(distance))
+    assert distance[pair] < -0.01 and "left_" in names[pair] and "right_" in names[pair]
+    chains = _chains(robot)
+    config = load_retarget_config(robot.name)
+    yielding = tuple(name in config.constraints.self_collision.yielding for name in config.chains)
+    places = Places(np.array([0]), np.array([pair]), np.array([0.02]), 1)
+    rows = SelfCollision(geometry, places, 1.0, geometry.pairs, yielding).rows(robot, kin, chains)
+    assert [r is not None for r in rows] == list(yielding)  # the arms move out of each other's way, not the waist
+    checked = 0
+    for chain, found in zip(chains, rows):
+        if found is None:
+            continue
+        assert found.err[0] == pytest.approx(0.5 * STRIDE)  # half each, at most a stride per iteration
+        for column, j in enumerate(chain.joints):
+            bumped = q.copy()
+            bumped[:, j] += 1e-6
+            moved = geometry.pair_distances(*robot.forward_kinematics(root_pos, root_quat, bumped)).distance[0, pair]
+            assert found.jac[0, column] == pytest.approx((moved - distance[pair]) / 1e-6, abs=1e-4)
+            checked += 1
+    assert checked >= 14  # both arms' hinges
+
+
+def test_floor_rows_are_the_finite_differences_of_the_lowest_point(robot):
+    geometry = robot.collision
+    q = np.zeros((1, robot.num_joints))
+    q[0, robot.joint_names.index("left_hip_pitch_joint")] = -1.2
+    q[0, robot.joint_names.index("left_knee_joint")] = 2.0
+    kin, root_pos, root_quat = _kinematics(robot, q)
+    shin = geometry.names.index("left_shin")
+    lowest = geometry.lowest_points(kin.body_pos, kin.body_quat)[0, shin]
+    places = Places(np.array([0]), np.array([shin]), np.array([lowest + 0.05]), 1)
+    rows = Floor(geometry, places, 1.0).rows(robot, kin, _chains(robot))
+    (leg,) = [(c, r) for c, r in zip(_chains(robot), rows) if r is not None]
+    chain, found = leg
+    assert found.err[0] == pytest.approx(STRIDE)  # at most one stride of the 5 cm asked for per iteration
+    for column, j in enumerate(chain.joints):
+        bumped = q.copy()
+        bumped[:, j] += 1e-6
+        moved = geometry.lowest_points(*robot.forward_kinematics(root_pos, root_quat, bumped))[0, shin]
+        assert found.jac[0, column] == pytest.approx((moved - lowest) / 1e-6, abs=1e-4)
+
+
+def test_places_follow_the_frames_they_are_taken_at():
+    mask = np.zeros((6, 3), dtype=bool)
+    mask[[1, 4, 4, 5], [0, 1, 2, 0]] = True
+    places = Places.where(mask, np.arange(18.0).reshape(6, 3))
+    taken = places.at(np.array([4, 5]))
+    assert taken.num_frames == 2
+    assert list(zip(taken.frame, taken.item, taken.clearance)) == [(0, 1, 13.0), (0, 2, 14.0), (1, 0, 15.0)]
+    assert places.at(slice(1, 3)).frame.tolist() == [0]
+
+
+def test_smooth_envelope_covers_the_need_without_corners_and_ends():
+    need = np.zeros(200)
+    need[100] = 0.03
+    lift = smooth_envelope(need, fps=30.0)
+    assert (lift >= need).all() and lift[100] == pytest.approx(0.03)
+    assert lift[:80].max() == 0.0 and lift[121:].max() == 0.0  # nothing far away
+    assert np.abs(np.diff(lift, 2)).max() < 0.01  # no corners: bounded curvature
+    assert (lift[98:103] > 0.025).all() and lift[94] > 0  # eases in before it is needed
+
+
+def test_speed_projection_keeps_every_step_within_the_limit_and_far_frames_as_they_were():
+    fps, limit = 30.0, np.array([3.0, np.inf])
+    q = np.zeros((60, 2))
+    q[30:, 0] = 1.0  # a 1 rad jump in one frame: 30 rad/s
+    q[20, 1] = 0.5  # unlimited joint: left alone
+    out = limit_joint_speed(q, limit, fps)
+    assert (np.abs(np.diff(out[:, 0])) <= limit[0] / fps + 1e-12).all()
+    np.testing.assert_array_equal(out[:, 1], q[:, 1])
+    np.testing.assert_array_equal(out[:15, 0], 0.0)
+    np.testing.assert_array_equal(out[45:, 0], 1.0)
+    assert out[29, 0] + out[30, 0] == pytest.approx(1.0)  # symmetric about the jump: no lag
+
+
+def test_contact_runs_close_short_gaps_and_drop_flicker():
+    flags = np.zeros(40, dtype=bool)
+    flags[5:15] = True
+    flags[16:25] = True  # a one-frame gap: one run
+    flags[30:31] = True  # flicker
+    assert contact_runs(flags, min_run=3) == [(5, 25)]
+
+
+def test_locked_foot_holds_its_planted_part_still_and_fades_back_to_the_performer():
+    fps, T = 30.0, 90
+    t = np.arange(T) / fps
+    positions = np.zeros((T, 1, 3))
+    positions[:, 0, 0] = 0.05 * t  # the performer's ankle creeps forward at 5 cm/s
+    positions[:, 0, 2] = 0.07
+    pitch = np.where(t > 1.5, 0.4 * (t - 1.5), 0.0)  # the foot rolls onto its ball after 1.5 s
+    orientations = np.stack([np.cos(pitch / 2), 0 * pitch, np.sin(pitch / 2), 0 * pitch], axis=1)[:, None]
+    planted = np.zeros((T, 1, 2), dtype=bool)
+    planted[20:60, 0, HEEL] = True
+    planted[20:70, 0, BALL] = True
+    foot = FootParts(0, heel=np.array([-0.05, 0, -0.035]), ball=np.array([0.11, 0, -0.035]))
+    out, locked = lock_planted_feet(positions, orientations, [foot], planted, fps, blend=0.2)
+    ankle = out[:, 0]
+    flat = ankle[20:45, :2]
+    np.testing.assert_allclose(flat, np.broadcast_to(flat[0], flat.shape), atol=1e-12)  # flat: the ankle stays put
+    ball = (ankle + rotate_vector(orientations[:, 0], foot.ball))[60:70, :2]
+    np.testing.assert_allclose(ball, np.broadcast_to(ball[0], ball.shape), atol=1e-12)  # on the ball: it stays put
+    assert np.abs(np.diff(ankle[:, :2], axis=0)).max() < 0.015  # no jump anywhere (the plain path moves 2 mm a frame)
+    np.testing.assert_array_equal(ankle[:10], positions[:10, 0])  # far before: the performer's
+    np.testing.assert_array_equal(ankle[80:], positions[80:, 0])  # and far after
+    np.testing.assert_array_equal(ankle[:, 2], positions[:, 0, 2])  # heights are left alone
+    assert locked[30, 0] == 1.0 and locked[5, 0] == 0.0
+
+
+def test_constrained_retarget_of_crossed_arms_pulls_the_hands_apart(robot):
+    """The plain solution of a pose the performer can reach but the robot's thick hands cannot."""
+    from mimicdata.retarget.physical import enforce
+    from mimicdata.retarget.pipeline import IkProblem, Targets
+
+    config = load_retarget_config(robot.name)
+    chains = _chains(robot)
+    tasks = [Task(robot.body_index(w.body), w.position, w.orientation) for w in config.tasks.values()]
+    T = 40
+    q = _arms_crossed(robot, T)
+    # Into each other, 3.5 to 5 cm deep, after half a second in the neutral pose.
+    q[:, robot.joint_names.index("left_shoulder_roll_joint")] += np.r_[np.zeros(15), np.linspace(0.45, 0.2, 25)]
+    q[:15] = 0.0
+    root_pos, root_quat = np.tile([0.0, 0.0, 0.79], (T, 1)), np.tile(IDENTITY, (T, 1))
+    body_pos, body_quat = robot.forward_kinematics(root_pos, root_quat, q)
+    targets = Targets(body_pos[:, [t.body for t in tasks]], body_quat[:, [t.body for t in tasks]], [])
+    problem = IkProblem(tasks, chains, targets, root_pos, root_quat, np.zeros(robot.num_joints), config)
+    before = robot.collision.pair_distances(body_pos, body_quat).distance.min(axis=1)
+    assert before[15:].max() < -0.03 and before[:15].min() > 0.0
+    solved, _ = enforce(problem, robot, q, config.constraints, fps=30.0)
+    after = robot.collision.pair_distances(*robot.forward_kinematics(root_pos, root_quat, solved)).distance
+    assert after.min() > -0.005
+    assert robot.limit_excess(solved).max() == 0.0
+    np.testing.assert_array_equal(solved[:6], q[:6])  # far from the contact nothing moves
+    assert np.abs(solved[6:15] - q[6:15]).max() > 1e-3  # near it, the arms ease out of the way beforehand
