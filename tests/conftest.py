@@ -31,7 +31,7 @@ def robot():
 @pytest.fixture(scope="session")
 def mujoco_reference():
     """mjlab's G1 compiled by MuJoCo, meshes stripped (kinematics do not need them)."""
-    from mimicdata.stages.fk_check import compile_mujoco
+    from mimicdata.robot.mujoco_model import compile_mujoco
 
     return compile_mujoco(require_shared("robots", "unitree_g1_mjlab", "g1.xml"))
 

@@ -11,7 +11,7 @@ from conftest import MJLAB_XML, require_shared
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget.quality import collision_measures
 from mimicdata.robot.collision import closest_points
-from mimicdata.stages.fk_check import compile_mujoco
+from mimicdata.robot.mujoco_model import compile_mujoco
 
 
 def test_closest_points_match_a_dense_search():
@@ -102,3 +102,52 @@ def test_collision_measures_find_hands_through_each_other_and_a_knee_through_the
     assert not {"hip", "thigh", "shin", "foot"} & set((first + second).split("_"))
     kneeling = collision_measures(robot, body_pos[2:], body_quat[2:])
     assert kneeling.floor_penetration_frames == 1.0 and kneeling.deepest_floor_penetration > 0.02
+
+
+def test_an_mjcf_robot_brings_its_own_collision_geoms_and_exclusions(robot):
+    from mimicdata.robot import load_robot
+
+    xml = require_shared("robots", "unitree_g1_mjlab", "g1.xml")
+    theirs = load_robot(str(xml))
+    geometry = theirs.collision
+    model = compile_mujoco(xml)
+    data = mujoco.MjData(model)
+    expected = {model.geom(g).name for g in range(model.ngeom)
+                if model.geom_bodyid[g] and (model.geom_contype[g] or model.geom_conaffinity[g])}
+    assert set(geometry.names) == expected
+    names = {frozenset((theirs.body_names[geometry.body[i]], theirs.body_names[geometry.body[j]]))
+             for i, j in geometry.pairs}
+    assert frozenset(("pelvis", "left_hip_roll_link")) not in names  # the MJCF's <exclude>
+    qpos = np.array([model.jnt_qposadr[model.joint(n).id] for n in theirs.joint_names])
+    root, quat, q = _random_poses(theirs, 10, seed=2)
+    distances = geometry.pair_distances(*theirs.forward_kinematics(root, quat, q)).distance
+    for t in range(len(root)):
+        data.qpos[:3], data.qpos[3:7], data.qpos[qpos] = root[t], quat[t], q[t]
+        mujoco.mj_forward(model, data)
+        for p, (i, j) in enumerate(geometry.pairs):
+            a, b = model.geom(geometry.names[i]).id, model.geom(geometry.names[j]).id
+            expected_distance = mujoco.mj_geomDistance(model, data, a, b, 10.0, np.zeros(6))
+            assert distances[t, p] == pytest.approx(expected_distance, abs=1e-6)
+
+
+def test_a_box_becomes_two_capsules_that_fill_its_footprint_and_sole(tmp_path):
+    from mimicdata.robot import load_robot
+
+    xml = tmp_path / "boxfoot.xml"
+    xml.write_text("""<mujoco><worldbody><body name="base" pos="0 0 1"><freejoint/>
+      <geom type="sphere" size="0.1"/>
+      <body name="foot" pos="0 0 -0.5"><joint name="ankle" type="hinge" axis="0 1 0" range="-1 1"/>
+        <geom name="sole" type="box" size="0.1 0.04 0.02" pos="0.03 0 -0.05"/>
+      </body></body></worldbody></mujoco>""")
+    robot = load_robot(str(xml))
+    geometry = robot.collision
+    assert sorted(geometry.names) == ["base_geom0", "sole_0", "sole_1"]
+    pose = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0, 0, 0]]), np.zeros((1, 1)))
+    start, end = geometry.world(*pose)
+    box = [geometry.names.index(n) for n in ("sole_0", "sole_1")]
+    points = np.concatenate([start[0, box], end[0, box]])
+    radius = geometry.radius[box]
+    np.testing.assert_allclose(radius, 0.02)
+    assert points[:, 0].min() - 0.02 == pytest.approx(0.03 - 0.1) and points[:, 0].max() + 0.02 == pytest.approx(0.13)
+    assert points[:, 1].min() - 0.02 == pytest.approx(-0.04) and points[:, 1].max() + 0.02 == pytest.approx(0.04)
+    assert geometry.lowest_points(*pose)[0, box] == pytest.approx([-0.5 - 0.05 - 0.02] * 2)

@@ -8,7 +8,8 @@ import yaml
 
 from conftest import SHARED_DATA, require_shared
 from mimicdata.build.dataset import BuildOptions, build_dataset
-from mimicdata.errors import InputError
+from mimicdata.dataset.report import read_build_report
+from mimicdata.errors import BuildError, InputError
 from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
@@ -189,3 +190,40 @@ def test_build_with_bvh_sources_keeps_clips_and_reports_bad_files(tmp_path):
     ]
     (rejected,) = report.rejected
     assert rejected.clip_id == "junk:broken" and "broken.bvh" in rejected.detail
+
+
+def test_a_skeleton_read_in_the_wrong_unit_is_rejected_with_its_height_and_format(tmp_path, robot):
+    path = _bvh("lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh")
+    skeleton = read_bvh(path, bvh_format="cmu")  # LAFAN1 is in cm; CMU units are 5.6 cm
+    with pytest.raises(InputError) as err:
+        retarget_skeleton(skeleton, load_format("cmu"), robot, path)
+    message = str(err.value)
+    assert "9." in message and "'cmu'" in message and path.name in message and "format" in message
+    spec = {"name": "wrong_unit", "target_fps": 30, "val_percent": 10, "hash_salt": "t",
+            "sources": [{"name": "cuts", "type": "bvh", "bvh_format": "cmu", "input": str(path.parent)}]}
+    spec_path = tmp_path / "wrong_unit.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(BuildError) as failed:  # no clip survives: the build says so, naming the reason
+        build_dataset(spec_path, BuildOptions(output_root=tmp_path / "out"))
+    assert "unreadable" in str(failed.value)
+
+
+def test_build_reports_the_quality_of_every_retargeted_clip_also_from_the_cache(tmp_path):
+    cuts = require_shared("data", "bvh", "lafan1_cuts")
+    spec = {"name": "measured", "target_fps": 30, "val_percent": 10, "hash_salt": "t",
+            "sources": [{"name": "cuts", "type": "bvh", "bvh_format": "lafan1", "input": str(cuts)}]}
+    spec_path = tmp_path / "measured.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    first = build_dataset(spec_path, BuildOptions(output_root=tmp_path / "out"))
+    measured = {q.clip_id: q for q in first.retarget_quality}
+    assert sorted(measured) == ["cuts:fallAndGetUp1_subject1_1600_1700", "cuts:fallAndGetUp1_subject1_680_800"]
+    for q in measured.values():
+        assert q.frames > 90 and q.self_collision_frames < 0.01 and q.floor_penetration_frames < 0.01
+        assert set(q.end_effector_error) == {"left_hand", "right_hand", "left_foot", "right_foot", "head"}
+    spec["preprocess"] = {"min_frames": 5}  # the clips are re-made from the cached motions
+    spec_path.write_text(yaml.safe_dump(spec))
+    again = build_dataset(spec_path, BuildOptions(output_root=tmp_path / "out"))
+    assert again.cache.motions_from_cache == 2
+    assert again.retarget_quality == first.retarget_quality
+    stored = read_build_report(tmp_path / "out" / "measured")
+    assert stored.retarget_quality == first.retarget_quality

@@ -74,6 +74,22 @@ def _summary(report: BuildReport) -> str:
         )
         for f in fk.failed:
             lines.append(f"  FK MISMATCH {f.clip_id}: {'; '.join(f.problems)}")
+    measured = report.retarget_quality
+    if measured:
+        frames = sum(q.frames for q in measured)
+
+        def share(key: str) -> float:
+            return sum(getattr(q, key) * q.frames for q in measured) / max(frames, 1)
+
+        worst = max(measured, key=lambda q: q.deepest_self_penetration)
+        lines.append(
+            f"  retarget quality ({len(measured)} clip{'s' if len(measured) != 1 else ''}, {frames} frames): "
+            f"self-collision > 1 cm in "
+            f"{share('self_collision_frames'):.2%} of frames, a body > 2 cm below the floor in "
+            f"{share('floor_penetration_frames'):.2%}, stance feet slide {share('stance_foot_speed'):.3f} m/s; "
+            f"deepest overlap {worst.deepest_self_penetration * 100:.1f} cm in {worst.clip_id}"
+            + (f" ({worst.worst_pair})" if worst.worst_pair else "")
+        )
     cache = report.cache
     if cache and cache.dir:
         lines.append(f"  cache: {cache.clips_from_cache} clips reused, {cache.motions_from_cache} re-processed "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,15 @@ class RobotMotion:
             root_quat=self.root_quat[:max_frames],
             joint_pos=self.joint_pos[:max_frames],
         )
+
+
+@dataclass(frozen=True)
+class ReadMotion:
+    """A robot motion as one input file gave it, with what reading it had to say."""
+
+    motion: RobotMotion
+    notes: tuple[str, ...]
+    quality: dict[str, Any] | None = None  # a retarget's quality measures (retarget.quality), else None
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def assemble(work: Path, clips: int, seconds: float) -> Path:
     csvs += [(p, 60) for p in sorted((data / "g1_csv" / "g1moves_60fps").glob("*.csv"))]
     csv_rows = {p: p.read_text().splitlines() for p, _ in csvs}
     pkl_source = source_spec(name="gmr", type="pkl", input=data / "pkl" / "gmr_g1")
-    pkls = [(p, read_robot_motion(pkl_source, p, robot)[0]) for p in sorted((data / "pkl" / "gmr_g1").glob("*.pkl"))]
+    pkls = [(p, read_robot_motion(pkl_source, p, robot).motion) for p in sorted((data / "pkl" / "gmr_g1").glob("*.pkl"))]
     npzs = [(p, load_arrays(p)) for p in sorted((data / "npz" / "g1moves").glob("*.npz"))]
     npz_fps = {p: float(np.ravel(a["fps"])[0]) for p, a in npzs}
     spans = [(len(csv_rows[p]), fps) for p, fps in csvs] + [(m.num_frames, m.fps) for _, m in pkls]
@@ -160,7 +160,7 @@ def old_tool(spec_path: Path, out: Path) -> dict[str, float]:
     started = time.perf_counter()
     for source in spec.sources:
         for item in scan_source(source).items:
-            motion, _ = read_robot_motion(source, item.path, robot)
+            motion = read_robot_motion(source, item.path, robot).motion
             motion = resample(motion, spec.target_fps)
             fk_started = time.perf_counter()
             T, dt = motion.num_frames, 1.0 / spec.target_fps

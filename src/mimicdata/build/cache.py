@@ -30,7 +30,7 @@ import numpy as np
 from .. import __version__
 from ..dataset.shards import file_sha256
 from ..infra.atomic import atomic_file, sweep_temporaries
-from ..motion import RobotMotion
+from ..motion import ReadMotion, RobotMotion
 
 # Bump when a stage's output changes for the same inputs and options.
 CACHE_SCHEMA = 2
@@ -103,7 +103,7 @@ class ClipCache:
 
     # ------------------------------------------------------------ motion level
 
-    def load_motion(self, key: str) -> tuple[RobotMotion, tuple[str, ...]] | None:
+    def load_motion(self, key: str) -> ReadMotion | None:
         """The cached motion, or None if absent or damaged (its CRC-32 is checked): then it is computed again."""
         try:
             data = bytearray(self._entry("motion", key, ".bin").read_bytes())
@@ -120,14 +120,15 @@ class ClipCache:
         except (OSError, ValueError, KeyError, TypeError):
             return None
         motion = RobotMotion(float(meta["fps"]), table[:, :3], table[:, 3:7], table[:, 7:], names)
-        return motion, tuple(meta["notes"])
+        return ReadMotion(motion, tuple(meta["notes"]), meta.get("quality"))
 
-    def store_motion(self, key: str, motion: RobotMotion, notes: tuple[str, ...]) -> None:
+    def store_motion(self, key: str, read: ReadMotion) -> None:
         """One small file per motion: magic, header length, JSON header, then frames as rows of float64."""
+        motion = read.motion
         payload = np.concatenate([motion.root_pos, motion.root_quat, motion.joint_pos], axis=1).astype("<f8").tobytes()
         meta = json.dumps({
             "fps": float(motion.fps), "frames": motion.num_frames, "joint_names": list(motion.joint_names),
-            "notes": list(notes), "crc32": zlib.crc32(payload),
+            "notes": list(read.notes), "quality": read.quality, "crc32": zlib.crc32(payload),
         }).encode()
         with atomic_file(self._entry("motion", key, ".bin"), self.tmp, durable=False) as (fh, _):
             fh.write(b"".join([_MOTION_MAGIC, len(meta).to_bytes(8, "little"), meta, payload]))

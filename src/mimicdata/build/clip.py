@@ -20,7 +20,7 @@ import numpy as np
 
 from ..dataset.shards import file_sha256, write_clip
 from ..errors import BuildError, MimicdataError
-from ..motion import MotionClip, RobotMotion, SkeletonMotion
+from ..motion import MotionClip, ReadMotion, RobotMotion, SkeletonMotion
 from ..robot import RobotModel, load_robot
 from ..sources import read_motion
 from ..spec import DatasetSpec, PreprocessSpec, SourceSpec
@@ -33,15 +33,17 @@ from .discover import ClipItem
 LIMIT_TOLERANCE_RAD = 1e-3
 
 
-def read_robot_motion(source: SourceSpec, path: Path, robot: RobotModel) -> tuple[RobotMotion, tuple[str, ...]]:
-    """Read one file and, for a human skeleton, retarget it: robot motion plus notes."""
+def read_robot_motion(source: SourceSpec, path: Path, robot: RobotModel) -> ReadMotion:
+    """Read one file and, for a human skeleton, retarget it and measure the result."""
     motion = read_motion(source.type, path, robot, **source.reader_options()).head(source.max_frames)
     if isinstance(motion, SkeletonMotion):
         from ..retarget import retarget_skeleton  # scipy: only human motion needs it
+        from ..retarget.quality import measure_retarget
 
-        result = retarget_skeleton(motion, source.skeleton_format(), robot, path)
-        return result.motion, result.notes
-    return motion, ()
+        fmt = source.skeleton_format()
+        result = retarget_skeleton(motion, fmt, robot, path)
+        return ReadMotion(result.motion, result.notes, measure_retarget(robot, result, motion, fmt, path).as_dict())
+    return ReadMotion(motion, ())
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,10 @@ class ClipResult:
     timings: dict[str, float] = field(default_factory=dict)
     cache: str = ""  # "clip" or "motion" when a cache level served it, "" when computed
     input_identity: str = ""  # see cache.file_identity; with input_sha256, remembered for the next build
+    quality: dict[str, Any] | None = None  # a retargeted clip's quality measures
 
 
-CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes")  # what a clip-level hit restores
+CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes", "quality")  # what a clip-level hit restores
 
 
 def process_clip(
@@ -155,9 +158,9 @@ def process_clip(
             result.cache = "clip"
             lap("cache")
             return result
-        loaded = cache.load_motion(motion_key) if cache and read_cache else None
-        if loaded is None:
-            motion, notes = read_robot_motion(source, item.path, robot)
+        read = cache.load_motion(motion_key) if cache and read_cache else None
+        if read is None:
+            read = read_robot_motion(source, item.path, robot)
             if file_identity(item.path) != result.input_identity:
                 # What was read may not be what was hashed: nothing may be cached or kept under that hash.
                 result.reason, result.input_identity = "input_changed", ""
@@ -165,11 +168,12 @@ def process_clip(
                 return result
             if cache:
                 with writing(cache.root):
-                    cache.store_motion(motion_key, motion, tuple(notes))
+                    cache.store_motion(motion_key, read)
         else:
-            motion, notes = loaded
             result.cache = "motion"
-        result.notes = list(notes)
+        motion = read.motion
+        result.notes = list(read.notes)
+        result.quality = read.quality
         lap("ingest")
         finished = finish_clip(motion, robot, spec.target_fps, spec.preprocess, lap)
         clip_sha256 = ""

@@ -29,6 +29,7 @@ from ..dataset.report import (
     NotedClip,
     OptionsEntry,
     Rejection,
+    RetargetQuality,
     RobotEntry,
     ShardEntry,
     SourceEntry,
@@ -364,6 +365,7 @@ def _report(spec, options, robot, scans, results, splits_report, timings) -> Bui
         ],
         flagged=[FlaggedClip(clip_id=r.clip_id, flags=r.flags) for r in by_id if r.flags],
         notes=[NotedClip(clip_id=r.clip_id, notes=r.notes) for r in by_id if r.notes],
+        retarget_quality=[RetargetQuality(clip_id=r.clip_id, **r.quality) for r in by_id if r.quality],
         splits=splits_report,
         timings_s={k: round(v, 3) for k, v in timings.items()},
     )

@@ -35,7 +35,8 @@ def ingest_one(item: ClipItem, source: SourceSpec, robot_spec: str, output: Path
     result = IngestResult(item.clip_id, str(item.path))
     try:
         robot = load_robot(robot_spec)
-        motion, notes = read_robot_motion(source, item.path, robot)
+        read = read_robot_motion(source, item.path, robot)
+        motion, notes = read.motion, read.notes
         # Clip files store an integer rate: the source's own, rounded, unless asked.
         finished = finish_clip(motion, robot, fps or max(1, round(motion.fps)), PreprocessSpec())
         if isinstance(finished, Rejection):

@@ -64,6 +64,27 @@ class NotedClip(_Record):
     notes: list[str]
 
 
+class RetargetQuality(_Record):
+    """A retargeted clip measured on the robot's collision geometry (mimicdata.retarget.quality.Quality),
+    at the take's own rate, before resampling."""
+
+    clip_id: str
+    frames: int
+    self_collision_frames: float  # fraction of frames with two capsules overlapping by more than 1 cm
+    deepest_self_penetration: float  # m
+    worst_pair: str = ""
+    floor_penetration_frames: float  # fraction of frames with any geom more than 2 cm below the floor
+    deepest_floor_penetration: float  # m
+    limit_violation_frames: float
+    speed_limit_frames: float = 0.0
+    below_2cm_frames: float  # soles
+    median_lowest_sole: float  # m
+    stance_foot_speed: float  # m/s
+    rms_joint_acc: float
+    rms_joint_jerk: float
+    end_effector_error: dict[str, float] = Field(default_factory=dict)  # m
+
+
 class FkFailure(_Record):
     clip_id: str
     problems: list[str]
@@ -122,6 +143,7 @@ class BuildReport(_Record):
     rejected: list[Rejection] = Field(default_factory=list)
     flagged: list[FlaggedClip] = Field(default_factory=list)
     notes: list[NotedClip] = Field(default_factory=list)
+    retarget_quality: list[RetargetQuality] = Field(default_factory=list)
     splits: dict[str, SplitEntry] = Field(default_factory=dict)
     timings_s: dict[str, float] = Field(default_factory=dict)
     cache: CacheUse | None = None

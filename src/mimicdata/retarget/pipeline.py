@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ..errors import InputError
 from ..geometry.rotations import quat_continuity, quat_multiply, quat_normalize, rotate_vector
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
@@ -20,6 +21,9 @@ from .physical import enforce
 from .speed import limit_joint_speed
 from .stance import FootParts, lock_planted_feet
 
+# Floor to head joint (m) of anyone mocap is recorded from, child to very tall adult: a skeleton read
+# with the wrong length unit lands far outside (LAFAN1's cm read as CMU units: 9 m).
+HUMAN_HEIGHT = (0.8, 2.4)
 SIDES: tuple[Literal["left", "right"], ...] = ("left", "right")
 
 
@@ -175,6 +179,13 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
     rest = skeleton.rest_positions
     rest_hips = 0.5 * (rest[roles["left_hip"]] + rest[roles["right_hip"]])
     head_height = ankle_height + human.leg + float(np.linalg.norm(rest[roles["head"]] - rest_hips))
+    if not HUMAN_HEIGHT[0] <= head_height <= HUMAN_HEIGHT[1]:
+        raise InputError(
+            path, "HIERARCHY",
+            f"the performer measures {head_height:.2f} m from the floor to the head joint when read with "
+            f"bvh_format {fmt.name!r} (length unit {fmt.length_unit:g} m); a person is "
+            f"{HUMAN_HEIGHT[0]:g}-{HUMAN_HEIGHT[1]:g} m: is this the right format for the file?",
+        )
     # Lower-body targets: the human scaled by the leg ratio about the floor,
     # lifted so a flat human foot puts the robot's sole on the floor.
     sole_depth = -min(float(pts[:, 2].min()) for pts in robot.sole_points.values())

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..geometry.rotations import rotate_vector
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
-from .formats import RetargetConfig
+
+if TYPE_CHECKING:
+    from .pipeline import Retargeted
+from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
 
 # A foot is in stance when its lowest sole point is this low and it is not
 # moving vertically faster than this.
@@ -128,3 +133,12 @@ def collision_measures(robot: RobotModel, body_pos: np.ndarray, body_quat: np.nd
         deepest_self_penetration=float(max(0.0, -distance[t, p])),
         worst_pair=f"{geometry.names[i]}/{geometry.names[j]}" if distance[t, p] < 0 else "",
     )
+
+
+def measure_retarget(
+    robot: RobotModel, result: Retargeted, skeleton: SkeletonMotion, fmt: BvhFormat, path: Path | str
+) -> Quality:
+    """The quality of a retarget, against the performer it followed (scaled as the retarget scaled it)."""
+    config = load_retarget_config(robot.name)
+    roles = resolve_roles(skeleton, fmt, path)
+    return evaluate(robot, result.motion, config, skeleton, roles, result.robot.leg / result.human.leg)

@@ -168,6 +168,63 @@ def collision_from_config(config: Any, robot: RobotModel, source: Path | str) ->
     return _geometry(robot, names, np.array(bodies), np.array(starts), np.array(ends), np.array(radii), excluded)
 
 
+def collision_from_model(path: Path, robot: RobotModel) -> CollisionGeometry | None:
+    """The collision geoms of an MJCF or URDF as MuJoCo compiles them (those with a contype or conaffinity),
+    and its contact exclusions; None when it has none this module can represent.
+
+    Capsules and cylinders keep their axis and radius (a cylinder's flat ends become round), spheres and
+    ellipsoids become spheres of their largest radius, a box becomes two capsules side by side along its
+    longest axis, as thick as its thinnest side. Meshes are left out: their assets are not needed to load
+    a model, and a description can list capsules for them instead (robot.yaml `collision`).
+    """
+    from .mujoco_model import compile_mujoco
+
+    try:
+        model = compile_mujoco(path)
+    except RobotModelError:
+        return None  # a URDF whose collision meshes are missing: kinematics alone still load
+    kinds = {"capsule": 3, "ellipsoid": 4, "cylinder": 5, "box": 6, "sphere": 2}
+    names, bodies, starts, ends, radii = [], [], [], [], []
+    for g in range(model.ngeom):
+        body_id = int(model.geom_bodyid[g])
+        body = model.body(body_id).name
+        if body_id == 0 or not (model.geom_contype[g] or model.geom_conaffinity[g]) or body not in robot.body_names:
+            continue
+        kind, size = int(model.geom_type[g]), np.asarray(model.geom_size[g], dtype=float)
+        pos, quat = np.asarray(model.geom_pos[g], dtype=float), np.asarray(model.geom_quat[g], dtype=float)
+        name = model.geom(g).name or f"{body}_geom{g}"
+        if kind in (kinds["capsule"], kinds["cylinder"]):
+            axis = rotate_vector(quat, np.array([0.0, 0.0, size[1]]))
+            pieces = [(name, pos - axis, pos + axis, size[0])]
+        elif kind in (kinds["sphere"], kinds["ellipsoid"]):
+            pieces = [(name, pos, pos, float(size.max() if kind == kinds["ellipsoid"] else size[0]))]
+        elif kind == kinds["box"]:
+            long, mid, thin = np.argsort(size)[::-1]
+            radius = size[thin]
+            along = np.zeros(3)
+            along[long] = max(size[long] - radius, 0.0)
+            aside = np.zeros(3)
+            aside[mid] = max(size[mid] - radius, 0.0)
+            pieces = [(f"{name}_{k}", pos + rotate_vector(quat, side - along), pos + rotate_vector(quat, side + along),
+                       radius) for k, side in enumerate((aside, -aside))]
+        else:
+            continue
+        for piece, start, end, radius in pieces:
+            names.append(piece)
+            bodies.append(robot.body_index(body))
+            starts.append(start)
+            ends.append(end)
+            radii.append(float(radius))
+    if not names:
+        return None
+    excluded = set()
+    for signature in np.asarray(model.exclude_signature, dtype=np.int64):
+        first, second = model.body(int(signature >> 16)).name, model.body(int(signature & 0xFFFF)).name
+        if first in robot.body_names and second in robot.body_names:
+            excluded.add(frozenset((robot.body_index(first), robot.body_index(second))))
+    return _geometry(robot, names, np.array(bodies), np.array(starts), np.array(ends), np.array(radii), excluded)
+
+
 def _geometry(
     robot: RobotModel,
     names: list[str],

@@ -21,7 +21,7 @@ from ..geometry.rotations import (
     right_multiplication_map,
     rotation_quadratic_map,
 )
-from .collision import collision_from_config
+from .collision import collision_from_config, collision_from_model
 
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"unitree_g1": ASSETS / "unitree_g1" / "robot.yaml"}
@@ -133,7 +133,10 @@ class RobotModel:
         self.velocity_limit = np.where(own > 0, own, np.inf)
         if options.get("velocity_limits"):
             self.velocity_limit = _velocity_limits(options["velocity_limits"], joint_names, config_path or model_path)
-        self.collision = collision_from_config(options.get("collision"), self, config_path or model_path)
+        if options.get("collision"):
+            self.collision = collision_from_config(options["collision"], self, config_path or model_path)
+        else:
+            self.collision = collision_from_model(model_path, self)
         digest = hashlib.sha256(model_path.read_bytes())
         if config_path is not None:
             digest.update(config_path.read_bytes())

@@ -7,7 +7,6 @@ stored root, joint angles, joint order and body order all fit together.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from ..dataset.stored import StoredClip
 from ..errors import RobotModelError
 from ..geometry.rotations import angular_velocity, quat_angle_between, quat_normalize
 from ..robot import RobotModel
+from ..robot.mujoco_model import compile_mujoco
 
 # Velocity limits sit far above differencing noise (mimicdata's own clips: 0;
 # mjlab-style exports: 0.003-0.4 m/s and 0.01-1.5 rad/s at p95) and well below
@@ -52,24 +52,6 @@ class MujocoReference:
             pos[t] = data.xpos[self._bodies]
             quat[t] = data.xquat[self._bodies]
         return pos, quat
-
-
-def compile_mujoco(path: Path) -> mujoco.MjModel:
-    """A floating-base MuJoCo model of a URDF (a free joint added) or of an MJCF, meshes stripped."""
-    if not path.is_file():
-        raise RobotModelError(f"{path}: robot description not found")
-    try:
-        if path.suffix.lower() == ".urdf":
-            spec = mujoco.MjSpec.from_file(str(path))
-            spec.worldbody.bodies[0].add_freejoint()
-            return spec.compile()
-        # Kinematics need no meshes; dropping them lets a model load without its assets.
-        xml = path.read_text()
-        xml = re.sub(r"<mesh\b[^>]*/>", "", xml)
-        xml = re.sub(r"<geom\b[^>]*\bmesh=\"[^\"]*\"[^>]*/>", "", xml)
-        return mujoco.MjModel.from_xml_string(xml)
-    except (ValueError, RuntimeError) as exc:
-        raise RobotModelError(f"{path}: MuJoCo could not compile it: {exc}") from exc
 
 
 @dataclass

@@ -1,0 +1,35 @@
+"""A robot description compiled by MuJoCo: the reference kinematics and collision geometry a simulator sees.
+
+MuJoCo is imported only when this is used: reading robot motion never needs it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import RobotModelError
+
+if TYPE_CHECKING:
+    import mujoco
+
+
+def compile_mujoco(path: Path) -> mujoco.MjModel:
+    """A floating-base MuJoCo model of a URDF (a free joint added) or of an MJCF, meshes stripped."""
+    import mujoco
+
+    if not path.is_file():
+        raise RobotModelError(f"{path}: robot description not found")
+    try:
+        if path.suffix.lower() == ".urdf":
+            spec = mujoco.MjSpec.from_file(str(path))
+            spec.worldbody.bodies[0].add_freejoint()
+            return spec.compile()
+        # Kinematics need no meshes; dropping them lets a model load without its assets.
+        xml = path.read_text()
+        xml = re.sub(r"<mesh\b[^>]*/>", "", xml)
+        xml = re.sub(r"<geom\b[^>]*\bmesh=\"[^\"]*\"[^>]*/>", "", xml)
+        return mujoco.MjModel.from_xml_string(xml)
+    except (ValueError, RuntimeError) as exc:
+        raise RobotModelError(f"{path}: MuJoCo could not compile it: {exc}") from exc
