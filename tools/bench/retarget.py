@@ -3,11 +3,12 @@
     python tools/bench/retarget.py [--bvh ../shared/data/bvh/lafan1/walk4_subject1.bvh] [--repeats 3]
 
 Measured in this process: parse + retarget of the whole take (batched over
-frames, the way mimicdata runs it); the same IK problem solved by the same
-solver one frame per call, warm-started from the previous frame (the loop
-the old tool's GMR retargeter runs, there around a mink QP); and the take
-retargeted twice by two joblib workers. The old tool's own rate on this
-machine is 160-280 frames/s.
+frames, the way mimicdata runs it, every constraint on); the same IK problem
+solved by the same solver one frame per call, warm-started from the previous
+frame (the loop the old tool's GMR retargeter runs, there around a mink QP);
+the take retargeted twice by two joblib workers; and what each constraint
+costs: the retarget with none of them, then with each one alone. The old
+tool's own rate on this machine is 160-280 frames/s.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-from mimicdata.retarget import load_format, retarget_skeleton
+from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
 from mimicdata.retarget.pipeline import plan_retarget
 from mimicdata.robot import load_robot
 from mimicdata.sources.bvh import read_bvh
@@ -76,6 +77,23 @@ def main() -> None:
             for _ in range(args.repeats)
         )
 
+    # What each constraint costs: the retarget (parse excluded) with none, then with each alone.
+    config = load_retarget_config(robot.name)
+    every = config.constraints
+    assert every is not None
+    alone = {
+        "no constraints": None,
+        "self-collision only": every.model_copy(update={"floor": None, "stance_lock": None, "speed_limits": False}),
+        "floor only": every.model_copy(update={"self_collision": None, "stance_lock": None, "speed_limits": False}),
+        "stance lock only": every.model_copy(update={"self_collision": None, "floor": None, "speed_limits": False}),
+        "speed limits only": every.model_copy(update={"self_collision": None, "floor": None, "stance_lock": None}),
+    }
+    costs = {
+        label: min(timed(lambda c=c: retarget_skeleton(skeleton, fmt, robot, args.bvh, config.model_copy(
+            update={"constraints": c}))) for _ in range(args.repeats))
+        for label, c in alone.items()
+    }
+
     ours = frames / batched
     print(f"take: {args.bvh.name}, {frames} frames at {skeleton.fps:.0f} fps")
     print(f"{f'per-frame IK loop ({n} frames)':44s}: {1 / per_frame:10,.0f} frames/s")
@@ -84,6 +102,11 @@ def main() -> None:
     print(f"  of which BVH parse                        : {parse:10.3f} s")
     print(f"  of which retarget (IK, smoothing, ground) : {retarget:10.3f} s")
     print(f"mimicdata, --jobs 2 (take twice)            : {2 * frames / two:10,.0f} frames/s")
+    base = costs["no constraints"]
+    print(f"retarget without any constraint             : {base:10.3f} s ({frames / base:,.0f} frames/s)")
+    for label, seconds in list(costs.items())[1:]:
+        print(f"  {label:42s}: {seconds - base:+10.3f} s")
+    print(f"  {'all of them (retarget above)':42s}: {retarget - base:+10.3f} s")
 
 
 if __name__ == "__main__":

@@ -153,7 +153,9 @@ def solve_ik(
 
     `targets` is called every iteration, so a target may follow the current
     pose (an arm target anchored at the robot's own shoulder, say). The posture
-    term pulls toward `nominal`, one posture (J,) or one per frame (T, J).
+    term pulls toward `nominal`, one posture (J,) or one per frame (T, J). With
+    `constraints`, an iteration steps only the chains they have rows for: the
+    solve corrects a solution, it does not go on polishing the rest of it.
     """
     T = joint_pos.shape[0]
     if T > _CHUNK:
@@ -204,12 +206,14 @@ def solve_ik(
         )
         kin = Kinematics(body_pos, body_quat, origin, axis)
         extra = [c.rows(robot, kin, chains) for c in constraints]
-        steps = [
-            _step(robot, chain, bodies, pos_w, rot_w, frames, q, damping, posture_weight, nominal,
-                  [r for rows in extra if (r := rows[c]) is not None], max_step)
-            for c, chain in enumerate(chains)
-        ]
-        for chain, step in zip(chains, steps):
+        steps = []
+        for c, chain in enumerate(chains):
+            rows = [r for per_chain in extra if (r := per_chain[c]) is not None]
+            if constraints and not rows:
+                continue  # a constrained solve moves only the chains its constraints push
+            steps.append((chain, _step(robot, chain, bodies, pos_w, rot_w, frames, q, damping, posture_weight,
+                                       nominal, rows, max_step)))
+        for chain, step in steps:
             q[:, chain.joints] = np.clip(
                 q[:, chain.joints] + step.T, robot.joint_lower[chain.joints], robot.joint_upper[chain.joints]
             )
