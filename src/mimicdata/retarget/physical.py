@@ -29,7 +29,7 @@ from .formats import ConstraintSettings
 if TYPE_CHECKING:
     from .pipeline import IkProblem
 
-PAIR_REACH = 0.05  # m: a pair (or geom) is checked at the frames where it comes this close to its bound
+PAIR_REACH = 0.03  # m: a pair (or geom) is checked at the frames where it comes this close to its bound
 ROUND = 4  # constrained iterations between checks of which frames still need them
 SETTLED = 0.002  # m: a bound missed by less than this needs no more iterations
 LIFT_SPREAD = 0.1  # s: half-width of the running maximum that spreads a base lift
@@ -100,7 +100,7 @@ def _refine(
         margin = np.minimum(settings.self_collision.margin, 0.5 * geometry.rest_distance)
         distance = geometry.near_pair_distances(body_pos, body_quat, margin.max() + PAIR_REACH)  # (T, P)
         push = smooth_envelope(np.maximum(margin - distance, 0.0), fps)
-        near |= (push > 0).any(axis=1)
+        near |= (push > SETTLED).any(axis=1)
         yielding = tuple(name in settings.self_collision.yielding for name in problem.config.chains)
         clearance = np.where(push > 0, distance + push, margin)
         places = Places.where(distance < clearance + PAIR_REACH, clearance)
@@ -110,7 +110,7 @@ def _refine(
         lowest = np.full((T, geometry.num_geoms), np.inf)
         lowest[:, geoms] = geometry.lowest_points(body_pos, body_quat)[:, geoms]
         push = smooth_envelope(np.maximum(settings.floor.margin - lowest, 0.0), fps)
-        near |= (push > 0).any(axis=1)
+        near |= (push > SETTLED).any(axis=1)
         clearance = np.where(push > 0, lowest + push, settings.floor.margin)
         built.append((Floor, Places.where(lowest < clearance + PAIR_REACH, clearance), {}))
     picked = np.flatnonzero(near)
