@@ -187,13 +187,18 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
             f"{HUMAN_HEIGHT[0]:g}-{HUMAN_HEIGHT[1]:g} m: is this the right format for the file?",
         )
     # Lower-body targets: the human scaled by the leg ratio about the floor,
-    # lifted so a flat human foot puts the robot's sole on the floor.
+    # lifted so a flat human foot puts the robot's sole on the floor. A foot's
+    # height above where it rests is the performer's own, not scaled: clearance
+    # is about the floor, not the leg, and a scaled-down swing foot would skim
+    # the floor where the performer's cleared it.
     sole_depth = -min(float(pts[:, 2].min()) for pts in robot.sole_points.values())
     lift = sole_depth - leg_scale * ankle_height
     lower = {}
     for role in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"):
         p = (P[:, roles[role]] - [0.0, 0.0, floor]) * leg_scale
         p[:, 2] += lift
+        if role.endswith("ankle"):
+            p[:, 2] = sole_depth + (P[:, roles[role], 2] - floor - ankle_height)
         lower[role] = p
     return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest)
 
