@@ -1,8 +1,9 @@
 """A solved motion made trackable: capsules apart and above the floor, the base off the floor.
 
 The plain solve runs on every frame. Then only the frames around those that break a constraint
-are solved again from there with the collision and floor rows on: most
-frames of most takes never get near one, and those that do are a few vectorised batches.
+are solved again from there with the collision and floor rows on, in rounds of a few
+iterations that drop the frames already settled: most frames of most takes never get near a
+constraint, and those that do are a few vectorised batches.
 Within those, a pair (or a geom and the floor) is checked only at the frames where it comes
 within PAIR_REACH of its bound.
 
@@ -32,17 +33,21 @@ if TYPE_CHECKING:
 PAIR_REACH = 0.03  # m: a pair (or geom) is checked at the frames where it comes this close to its bound
 ROUND = 4  # constrained iterations between checks of which frames still need them
 SETTLED = 0.002  # m: a bound missed by less than this needs no more iterations
-LIFT_SPREAD = 0.1  # s: half-width of the running maximum that spreads a base lift
-LIFT_SIGMA = 0.04  # s
+SPREAD = 0.1  # s: half-width of the running maximum that spreads a bound or a base lift over time
+SPREAD_SIGMA = 0.04  # s: the Gaussian after it
 
 
 def floor_geoms(robot: RobotModel, geometry: CollisionGeometry, problem: IkProblem, chains: list[str]) -> np.ndarray:
     """Geoms on bodies the named chains move, but not on the feet (soles are the ground stage's)."""
     names = list(problem.config.chains)
     joints = np.concatenate([problem.chains[names.index(c)].joints for c in chains]) if chains else np.zeros(0, int)
-    feet = [robot.body_index(f) for f in robot.foot_bodies]
     moved = robot.body_joint_mask[geometry.body][:, joints].any(axis=1)
-    return np.flatnonzero(moved & ~np.isin(geometry.body, feet))
+    return np.flatnonzero(moved & ~_on_feet(robot, geometry))
+
+
+def _on_feet(robot: RobotModel, geometry: CollisionGeometry) -> np.ndarray:
+    """(G,) whether each geom hangs from one of the robot's feet."""
+    return np.isin(geometry.body, [robot.body_index(f) for f in robot.foot_bodies])
 
 
 def enforce(
@@ -57,8 +62,7 @@ def enforce(
     if settings.floor is None:
         return joint_pos, problem
     body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, joint_pos)
-    feet = np.isin(geometry.body, [robot.body_index(f) for f in robot.foot_bodies])
-    depth = settings.floor.margin - geometry.lowest_points(body_pos, body_quat)[:, ~feet].min(axis=1)
+    depth = settings.floor.margin - geometry.lowest_points(body_pos, body_quat)[:, ~_on_feet(robot, geometry)].min(axis=1)
     if depth.max() <= 1e-3:
         return joint_pos, problem
     root_pos = problem.root_pos.copy()
@@ -69,10 +73,10 @@ def enforce(
 
 def smooth_envelope(need: np.ndarray, fps: float) -> np.ndarray:
     """(T, ...) a curve without corners that is at least `need` (T, ...) everywhere, and 0 far from where
-    need is positive: a running maximum over LIFT_SPREAD either side, then a Gaussian, along time."""
-    width = 2 * int(round(LIFT_SPREAD * fps)) + 1
+    need is positive: a running maximum over SPREAD either side, then a Gaussian, along time."""
+    width = 2 * int(round(SPREAD * fps)) + 1
     spread = maximum_filter1d(need, width, axis=0, mode="nearest")
-    smooth = gaussian_filter1d(spread, LIFT_SIGMA * fps, axis=0, mode="nearest", truncate=3.0)
+    smooth = gaussian_filter1d(spread, SPREAD_SIGMA * fps, axis=0, mode="nearest", truncate=3.0)
     # The Gaussian's far tail is numerical dust; cut it so "no push" means exactly 0.
     return np.maximum(np.where(smooth > 1e-4, smooth, 0.0), need)
 

@@ -24,6 +24,9 @@ from .stance import FootParts, lock_planted_feet
 # Floor to head joint (m) of anyone mocap is recorded from, child to very tall adult: a skeleton read
 # with the wrong length unit lands far outside (LAFAN1's cm read as CMU units: 9 m).
 HUMAN_HEIGHT = (0.8, 2.4)
+# A foot this high above the floor (m) or lower keeps the performer's height; far higher, the height
+# scales with the leg (stepping over an obstacle, a smaller robot lifts its foot less).
+CLEARANCE = 0.1
 SIDES: tuple[Literal["left", "right"], ...] = ("left", "right")
 
 
@@ -188,9 +191,10 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
         )
     # Lower-body targets: the human scaled by the leg ratio about the floor,
     # lifted so a flat human foot puts the robot's sole on the floor. A foot's
-    # height above where it rests is the performer's own, not scaled: clearance
-    # is about the floor, not the leg, and a scaled-down swing foot would skim
-    # the floor where the performer's cleared it.
+    # height c above where it rests is the performer's near the floor and
+    # scaled far above it, s c + (1 - s) C tanh(c / C) (slope 1 at the floor,
+    # s far up): a scaled-down swing foot would skim the floor where the
+    # performer's cleared it, an unscaled high step would reach the pelvis.
     sole_depth = -min(float(pts[:, 2].min()) for pts in robot.sole_points.values())
     lift = sole_depth - leg_scale * ankle_height
     lower = {}
@@ -198,7 +202,8 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
         p = (P[:, roles[role]] - [0.0, 0.0, floor]) * leg_scale
         p[:, 2] += lift
         if role.endswith("ankle"):
-            p[:, 2] = sole_depth + (P[:, roles[role], 2] - floor - ankle_height)
+            clearance = P[:, roles[role], 2] - floor - ankle_height
+            p[:, 2] = sole_depth + leg_scale * clearance + (1 - leg_scale) * CLEARANCE * np.tanh(clearance / CLEARANCE)
         lower[role] = p
     return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest)
 
