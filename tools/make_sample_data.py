@@ -130,7 +130,7 @@ def human_walk(fps: float, seconds: float) -> tuple[list[str], np.ndarray]:
     legs = {}
     for side, shift in (("Left", 0.0), ("Right", np.pi)):
         hip = -22.0 * np.sin(phase + shift)  # negative: thigh forward
-        knee = 45.0 * np.clip(np.cos(phase + shift), 0.0, None) ** 2  # bent in the swing
+        knee = 50.0 * np.sqrt(np.clip(np.cos(phase + shift), 0.0, None))  # bent in the swing, from its start
         angles[f"{side}UpLeg"][:, 0] = hip
         angles[f"{side}Leg"][:, 0] = knee
         angles[f"{side}Foot"][:, 0] = -(hip + knee)
