@@ -238,3 +238,13 @@ def test_a_source_that_matches_no_files_is_a_warning_in_the_summary(tmp_path):
                                  "--skip-fk-check", "--no-cache"])
     assert result.exit_code == 0, result.output
     assert f"warning: source nothing matched no pkl files under {tmp_path / 'empty'}" in result.output
+
+
+def test_ingest_motion_retargets_the_sample_take_and_says_how_well(tmp_path):
+    result = runner.invoke(app, ["ingest-motion", "--type", "bvh", "--input", str(REPO / "data" / "sample" / "bvh"),
+                                 "--output", str(tmp_path), "--source", "mocap", "--bvh-format", "nokov"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "human_walk.npz").is_file()
+    assert "note: performer: leg" in result.output
+    line = next(x for x in result.output.splitlines() if "retarget:" in x)
+    assert "self-collision > 1 cm in 0.00% of frames" in line and "below the floor in 0.00%" in line

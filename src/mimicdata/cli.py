@@ -201,6 +201,13 @@ def ingest_command(
             typer.secho(f"  failed {r.input}: {r.error}", fg=typer.colors.RED, err=True)
         else:
             typer.echo(f"  {r.output}: {r.num_frames} frames" + "".join(f"\n    note: {n}" for n in r.notes))
+            if r.quality:
+                q = r.quality
+                typer.echo(
+                    f"    retarget: self-collision > 1 cm in {q['self_collision_frames']:.2%} of frames, "
+                    f"a body > 2 cm below the floor in {q['floor_penetration_frames']:.2%}, "
+                    f"stance feet slide {q['stance_foot_speed']:.3f} m/s, joint jerk {q['rms_joint_jerk']:.0f} rad/s^3"
+                )
     frames = sum(r.num_frames for r in results)
     seconds = sum(r.seconds for r in results)
     typer.echo(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from joblib import Parallel, delayed
 
@@ -27,6 +28,7 @@ class IngestResult:
     notes: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    quality: dict[str, Any] | None = None  # a retargeted file's quality measures (retarget.quality)
 
 
 def ingest_one(item: ClipItem, source: SourceSpec, robot_spec: str, output: Path, fps: int | None) -> IngestResult:
@@ -37,6 +39,7 @@ def ingest_one(item: ClipItem, source: SourceSpec, robot_spec: str, output: Path
         robot = load_robot(robot_spec)
         read = read_robot_motion(source, item.path, robot)
         motion, notes = read.motion, read.notes
+        result.quality = read.quality
         # Clip files store an integer rate: the source's own, rounded, unless asked.
         finished = finish_clip(motion, robot, fps or max(1, round(motion.fps)), PreprocessSpec())
         if isinstance(finished, Rejection):
