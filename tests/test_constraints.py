@@ -178,7 +178,7 @@ def test_locked_foot_holds_its_planted_part_still_and_fades_back_to_the_performe
 def test_constrained_retarget_of_crossed_arms_pulls_the_hands_apart(robot):
     """The plain solution of a pose the performer can reach but the robot's thick hands cannot."""
     from mimicdata.retarget.physical import enforce
-    from mimicdata.retarget.pipeline import IkProblem, Targets
+    from mimicdata.retarget.problem import IkProblem, Targets
 
     config = load_retarget_config(robot.name)
     chains = _chains(robot)

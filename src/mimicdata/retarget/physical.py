@@ -17,7 +17,6 @@ shoulders follow the trunk.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
@@ -26,9 +25,7 @@ from ..robot import RobotModel
 from ..robot.collision import CollisionGeometry
 from .constraints import Floor, Places, SelfCollision
 from .formats import ConstraintSettings
-
-if TYPE_CHECKING:
-    from .pipeline import IkProblem
+from .problem import IkProblem
 
 PAIR_REACH = 0.03  # m: a pair (or geom) is checked at the frames where it comes this close to its bound
 ROUND = 4  # constrained iterations between checks of which frames still need them
