@@ -9,8 +9,7 @@ import pytest
 
 from conftest import MJLAB_XML, require_shared
 from mimicdata.motion import RobotMotion
-from mimicdata.retarget.quality import collision_measures
-from mimicdata.robot.collision import closest_points
+from mimicdata.robot.collision import closest_points, collision_measures
 from mimicdata.robot.mujoco_model import compile_mujoco
 
 

@@ -14,7 +14,8 @@ from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
 from mimicdata.retarget.formats import resolve_roles
-from mimicdata.retarget.quality import collision_measures, evaluate
+from mimicdata.retarget.quality import evaluate
+from mimicdata.robot.collision import collision_measures
 from mimicdata.sources.bvh import read_bvh
 
 TAKES = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ import numpy as np
 from ..geometry.rotations import rotate_vector
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
+from ..robot.collision import collision_measures
 
 if TYPE_CHECKING:
     from .pipeline import Retargeted
@@ -20,9 +21,6 @@ from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_ro
 # moving vertically faster than this.
 STANCE_HEIGHT = 0.03  # m
 STANCE_VERTICAL_SPEED = 0.1  # m/s
-# Collision depths that count (m): what a simulator tracking the motion would fight.
-SELF_COLLISION_DEPTH = 0.01
-FLOOR_DEPTH = 0.02
 # End effector -> (robot body role, human role).
 END_EFFECTORS = {
     "left_hand": "left_wrist",
@@ -52,17 +50,6 @@ class Quality:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class CollisionMeasures:
-    """What a simulator would fight, on the robot's collision geometry (all zero without one)."""
-
-    self_collision_frames: float = 0.0
-    deepest_self_penetration: float = 0.0
-    worst_pair: str = ""
-    floor_penetration_frames: float = 0.0
-    deepest_floor_penetration: float = 0.0
 
 
 def evaluate(
@@ -109,29 +96,6 @@ def evaluate(
         rms_joint_acc=float(np.sqrt(np.mean(acc**2))) if len(acc) else 0.0,
         rms_joint_jerk=float(np.sqrt(np.mean(jerk**2))) if len(jerk) else 0.0,
         end_effector_error=errors,
-    )
-
-
-def collision_measures(robot: RobotModel, body_pos: np.ndarray, body_quat: np.ndarray) -> CollisionMeasures:
-    """Self-collision and floor penetration on the robot's collision geometry (zeros if it has none)."""
-    geometry = robot.collision
-    if geometry is None or not len(body_pos):
-        return CollisionMeasures()
-    lowest = geometry.lowest_points(body_pos, body_quat).min(axis=1)
-    floor = CollisionMeasures(
-        floor_penetration_frames=float((lowest < -FLOOR_DEPTH).mean()),
-        deepest_floor_penetration=float(max(0.0, -lowest.min())),
-    )
-    if not len(geometry.pairs):
-        return floor
-    distance = geometry.near_pair_distances(body_pos, body_quat, 0.0)  # (T, P), exact where touching
-    t, p = np.unravel_index(np.argmin(distance), distance.shape)
-    i, j = geometry.pairs[p]
-    return replace(
-        floor,
-        self_collision_frames=float((distance.min(axis=1) < -SELF_COLLISION_DEPTH).mean()),
-        deepest_self_penetration=float(max(0.0, -distance[t, p])),
-        worst_pair=f"{geometry.names[i]}/{geometry.names[j]}" if distance[t, p] < 0 else "",
     )
 
 

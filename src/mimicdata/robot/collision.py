@@ -16,7 +16,7 @@ neutral pose (every joint at zero), which no motion could separate either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from .model import RobotModel
 
 _EPS = 1e-12
+# Depths that count (m): what a simulator tracking the motion would fight.
+SELF_COLLISION_DEPTH = 0.01
+FLOOR_DEPTH = 0.02
 
 
 @dataclass(frozen=True)
@@ -251,3 +254,37 @@ def _geometry(
     rest = geometry.pair_distances(*neutral).distance[0]
     apart = rest > 0.0
     return CollisionGeometry(geometry.names, body, start, end, radius, pairs[apart], rest[apart])
+
+
+@dataclass(frozen=True)
+class CollisionMeasures:
+    """What a simulator would fight, on the robot's collision geometry (all zero without one)."""
+
+    self_collision_frames: float = 0.0
+    deepest_self_penetration: float = 0.0
+    worst_pair: str = ""
+    floor_penetration_frames: float = 0.0
+    deepest_floor_penetration: float = 0.0
+
+
+def collision_measures(robot: RobotModel, body_pos: np.ndarray, body_quat: np.ndarray) -> CollisionMeasures:
+    """Self-collision and floor penetration on the robot's collision geometry (zeros if it has none)."""
+    geometry = robot.collision
+    if geometry is None or not len(body_pos):
+        return CollisionMeasures()
+    lowest = geometry.lowest_points(body_pos, body_quat).min(axis=1)
+    floor = CollisionMeasures(
+        floor_penetration_frames=float((lowest < -FLOOR_DEPTH).mean()),
+        deepest_floor_penetration=float(max(0.0, -lowest.min())),
+    )
+    if not len(geometry.pairs):
+        return floor
+    distance = geometry.near_pair_distances(body_pos, body_quat, 0.0)  # (T, P), exact where touching
+    t, p = np.unravel_index(np.argmin(distance), distance.shape)
+    i, j = geometry.pairs[p]
+    return replace(
+        floor,
+        self_collision_frames=float((distance.min(axis=1) < -SELF_COLLISION_DEPTH).mean()),
+        deepest_self_penetration=float(max(0.0, -distance[t, p])),
+        worst_pair=f"{geometry.names[i]}/{geometry.names[j]}" if distance[t, p] < 0 else "",
+    )

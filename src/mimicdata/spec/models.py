@@ -36,6 +36,16 @@ class PreprocessSpec(_Strict):
     foot_off_ground_height: float = Field(0.08, ge=0)
     root_body_name: str | None = None
     foot_body_names: tuple[str, ...] | None = None
+    # Quality gate (stages/measures.py), each off unless given: the largest fraction of frames
+    # allowed to break a rule, or the largest peak.
+    max_joint_limit_excess_frames: float | None = Field(None, ge=0, le=1)
+    max_joint_speed_limit_frames: float | None = Field(None, ge=0, le=1)
+    max_self_collision_frames: float | None = Field(None, ge=0, le=1)
+    max_floor_penetration_frames: float | None = Field(None, ge=0, le=1)
+    max_body_speed: float | None = Field(None, gt=0)
+    max_fall_frames: float | None = Field(None, ge=0, le=1)
+    fall_height_fraction: float = Field(0.5, gt=0, lt=1)
+    max_rms_joint_jerk: float | None = Field(None, gt=0)
 
 
 class SourceBase(_Strict):

@@ -10,6 +10,7 @@ import numpy as np
 from ..motion import MotionClip
 from ..robot import RobotModel
 from ..spec import PreprocessSpec
+from .measures import measure_clip
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,40 @@ def preprocess(clip: MotionClip, options: PreprocessSpec, robot: RobotModel) -> 
         rejection = check(clip, options, robot, root, feet)
         if rejection is not None:
             return rejection
+    rejection = _quality_gate(clip, options, robot, root)
+    if rejection is not None:
+        return rejection
     return clip
+
+
+# Quality-gate filters: spec key -> (measure, rejection reason, what the measure is, how to print it).
+QUALITY_FILTERS = {
+    "max_joint_limit_excess_frames": ("limit_excess_frames", "joint_limits_exceeded",
+                                      "frames with a joint beyond its range by more than 5% of it", "{:.1%}"),
+    "max_joint_speed_limit_frames": ("speed_limit_frames", "joint_too_fast",
+                                     "frame steps with a joint faster than its velocity limit", "{:.1%}"),
+    "max_self_collision_frames": ("self_collision_frames", "self_collision",
+                                  "frames with two collision capsules overlapping by more than 1 cm", "{:.1%}"),
+    "max_floor_penetration_frames": ("floor_penetration_frames", "through_floor",
+                                     "frames with a collision geom more than 2 cm below the floor", "{:.1%}"),
+    "max_body_speed": ("max_body_speed", "body_speed_spike", "fastest body speed (m/s)", "{:.2f}"),
+    "max_fall_frames": ("fall_frames", "fall", "frames with the root below the fall height", "{:.1%}"),
+    "max_rms_joint_jerk": ("rms_joint_jerk", "too_jerky", "RMS joint jerk (rad/s^3)", "{:.0f}"),
+}
+
+
+def _quality_gate(clip: MotionClip, options: PreprocessSpec, robot: RobotModel, root: int) -> Rejection | None:
+    """The first quality filter the clip breaks, in QUALITY_FILTERS order; measured only if one is set."""
+    limits = {key: getattr(options, key) for key in QUALITY_FILTERS if getattr(options, key) is not None}
+    if not limits:
+        return None
+    measures = measure_clip(clip, robot, root, options.fall_height_fraction)
+    for key, limit in limits.items():
+        measure, reason, what, form = QUALITY_FILTERS[key]
+        value = getattr(measures, measure)
+        if value > limit:
+            return Rejection(reason, f"{what}: {form.format(value)} > {form.format(limit)} (preprocess.{key})")
+    return None
 
 
 def normalize_root_xy(clip: MotionClip, root: int) -> MotionClip:

@@ -1,0 +1,71 @@
+"""What a stored clip is worth to a tracking policy, measured on the robot's own limits and collision geometry.
+
+Every measure is a fraction of frames or a peak, at the clip's stored rate, after preprocess transforms:
+
+- joint-limit excess: frames with a joint beyond its range by more than LIMIT_SLACK of the range;
+- joint speed: frame steps with a joint faster than its velocity limit;
+- self-collision: frames where two capsules overlap by more than 1 cm (robot.collision);
+- floor penetration: frames with any collision geom more than 2 cm below the floor;
+- body speed: the fastest any body moves (m/s), where a broken stream or a teleport shows;
+- fall: frames with the root lower than a fraction of its standing height (the neutral pose, soles on the floor);
+- jerk: RMS third difference of the joint angles (rad/s^3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..motion import MotionClip
+from ..robot import RobotModel
+from ..robot.collision import collision_measures
+
+LIMIT_SLACK = 0.05  # of a joint's range
+
+
+@dataclass(frozen=True)
+class ClipMeasures:
+    limit_excess_frames: float
+    speed_limit_frames: float
+    self_collision_frames: float
+    floor_penetration_frames: float
+    max_body_speed: float  # m/s
+    fall_frames: float
+    rms_joint_jerk: float  # rad/s^3
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@lru_cache(maxsize=8)
+def standing_root_height(robot: RobotModel) -> float:
+    """Height of the root body in the neutral pose with the lowest sole on the floor (m)."""
+    pos, quat = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]),
+                                         np.zeros((1, robot.num_joints)))
+    if not robot.foot_bodies:
+        return float(-pos[0, :, 2].min())
+    return float(-robot.lowest_sole_heights(pos, quat).min())
+
+
+def measure_clip(clip: MotionClip, robot: RobotModel, root: int, fall_height_fraction: float) -> ClipMeasures:
+    """The measures of one clip; `root` is the body whose height says whether the robot has fallen."""
+    q = clip.joint_pos.astype(np.float64)
+    span = robot.joint_upper - robot.joint_lower
+    beyond = (robot.limit_excess(q) > LIMIT_SLACK * span).any(axis=1)
+    steps = np.abs(np.diff(q, axis=0)) * clip.fps
+    too_fast = (steps > robot.velocity_limit * (1 + 1e-6)).any(axis=1)
+    body_pos = clip.body_pos_w.astype(np.float64)
+    collisions = collision_measures(robot, body_pos, clip.body_quat_w.astype(np.float64))
+    jerk = np.diff(q, 3, axis=0) * clip.fps**3
+    fallen = body_pos[:, root, 2] < fall_height_fraction * standing_root_height(robot)
+    return ClipMeasures(
+        limit_excess_frames=float(beyond.mean()),
+        speed_limit_frames=float(too_fast.mean()) if len(steps) else 0.0,
+        self_collision_frames=collisions.self_collision_frames,
+        floor_penetration_frames=collisions.floor_penetration_frames,
+        max_body_speed=float(np.linalg.norm(clip.body_lin_vel_w, axis=-1).max()),
+        fall_frames=float(fallen.mean()),
+        rms_joint_jerk=float(np.sqrt(np.mean(jerk**2))) if len(jerk) else 0.0,
+    )
