@@ -89,3 +89,28 @@ def test_a_build_rejects_by_the_gate_and_reports_why(tmp_path):
     assert reasons == {"unitree:walk4_subject1": "self_collision", "unitree:fallAndGetUp1_subject1": "through_floor"}
     assert report.sources["unitree"].rejected_by_reason == {"self_collision": 1, "through_floor": 1}
     assert report.kept == 3
+
+
+def test_ik_residual_filter_rejects_retargets_that_miss_their_targets_and_leaves_other_sources_alone(tmp_path):
+    from conftest import REPO
+
+    require_shared("data", "bvh")
+    spec = {
+        "name": "residual", "target_fps": 30, "val_percent": 10, "hash_salt": "t",
+        "preprocess": {"max_ik_residual_frames": 0.1},
+        "sources": [
+            # Falling and rolling on the floor: hands held off the floor, away from where the performer put them.
+            {"name": "cuts", "type": "bvh", "bvh_format": "lafan1", "input": str(SHARED_DATA / "bvh" / "lafan1_cuts")},
+            {"name": "hc", "type": "bvh", "bvh_format": "hc_mocap", "input": str(SHARED_DATA / "bvh" / "hc_mocap")},
+            {"name": "g1", "type": "csv", "fps": 30, "input": str(REPO / "data" / "sample" / "csv")},
+        ],
+    }
+    path = tmp_path / "residual.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    report = build_dataset(path, BuildOptions(output_root=tmp_path / "out", fk_check=False))
+    missed = {r.clip_id: r for r in report.rejected if r.reason == "ik_missed"}
+    assert set(missed) == {"cuts:fallAndGetUp1_subject1_1600_1700", "cuts:fallAndGetUp1_subject1_680_800"}
+    assert all("preprocess.max_ik_residual_frames" in r.detail for r in missed.values())
+    measured = {q.clip_id: q.ik_residual_frames for q in report.retarget_quality}
+    assert measured["hc:ref_with_toe"] < 0.1 < min(measured[c] for c in missed)
+    assert report.sources["hc"].kept == 1 and report.sources["g1"].kept >= 1  # robot motion has no IK to miss

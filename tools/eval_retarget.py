@@ -23,7 +23,7 @@ from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.motion import RobotMotion
 from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
 from mimicdata.retarget.formats import resolve_roles
-from mimicdata.retarget.quality import Quality, evaluate
+from mimicdata.retarget.quality import Quality, evaluate, measure_retarget
 from mimicdata.robot import load_robot
 from mimicdata.sources.bvh import read_bvh
 
@@ -42,6 +42,7 @@ ROWS = [
     ("stance_foot_speed", "stance foot speed (m/s)", "{:.4f}"),
     ("rms_joint_acc", "RMS joint acc (rad/s^2)", "{:.2f}"),
     ("rms_joint_jerk", "RMS joint jerk (rad/s^3)", "{:.1f}"),
+    ("ik_residual_frames", "frames a hand/foot misses IK > 5 cm", "{:.2%}"),
 ]
 SUMMARY = ["self_collision_frames", "floor_penetration_frames", "below_2cm_frames", "median_lowest_sole",
            "stance_foot_speed", "rms_joint_jerk", "limit_violation_frames", "speed_limit_frames"]
@@ -79,7 +80,7 @@ def main() -> None:
             seconds = time.perf_counter() - start
             roles = resolve_roles(skeleton, fmt, bvh)
             scale = result.robot.leg / result.human.leg
-            ours = evaluate(robot, result.motion, config, skeleton, roles, scale)
+            ours = measure_retarget(robot, result, skeleton, fmt, bvh)
             name = f"{folder.name}/{bvh.stem}"
             entry = {"frames": skeleton.num_frames, "seconds": seconds, "mimicdata": ours.as_dict()}
             table.append((name, "mimicdata", ours, skeleton.num_frames / seconds))
@@ -97,6 +98,8 @@ def main() -> None:
             for key, label, form in ROWS:
                 mine = form.format(getattr(ours, key))
                 other = form.format(getattr(theirs, key)) if theirs else ""
+                if theirs and key == "ik_residual_frames":
+                    other = "-"  # another tool's retarget: its IK targets are not ours to measure
                 print(f"  {label:34s}{mine:>12s}{other:>12s}")
             if ours.worst_pair:
                 print(f"  {'deepest overlap between':34s}{ours.worst_pair:>24s}")

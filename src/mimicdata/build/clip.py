@@ -58,14 +58,16 @@ def finish_clip(
     fps: int,
     options: PreprocessSpec,
     lap: Callable[[str], None] | None = None,
+    retarget: dict[str, Any] | None = None,
 ) -> FinishedClip | Rejection:
-    """A robot motion -> a stored clip at `fps`, or why it is left out. `lap(stage)` is told as each stage ends."""
+    """A robot motion -> a stored clip at `fps`, or why it is left out. `lap(stage)` is told as each stage ends;
+    `retarget` is the motion's retarget quality, for the filters that read it."""
     lap = lap or (lambda stage: None)
     motion = resample(motion, fps)
     lap("resample")
     clip = motion_to_clip(robot, motion)
     lap("fk")
-    processed = preprocess(clip, options, robot)
+    processed = preprocess(clip, options, robot, retarget)
     lap("preprocess")
     if isinstance(processed, Rejection):
         return processed
@@ -175,7 +177,7 @@ def process_clip(
         result.notes = list(read.notes)
         result.quality = read.quality
         lap("ingest")
-        finished = finish_clip(motion, robot, spec.target_fps, spec.preprocess, lap)
+        finished = finish_clip(motion, robot, spec.target_fps, spec.preprocess, lap, read.quality)
         clip_sha256 = ""
         if isinstance(finished, Rejection):
             result.reason, result.detail = finished.reason, finished.detail

@@ -28,6 +28,7 @@ HUMAN_HEIGHT = (0.8, 2.4)
 # A foot this high above the floor (m) or lower keeps the performer's height; far higher, the height
 # scales with the leg (stepping over an obstacle, a smaller robot lifts its foot less).
 CLEARANCE = 0.1
+END_EFFECTOR_ROLES = ("left_wrist", "right_wrist", "left_ankle", "right_ankle")
 SIDES: tuple[Literal["left", "right"], ...] = ("left", "right")
 
 
@@ -47,6 +48,7 @@ class Retargeted:
     height: float  # the performer's standing height to the head joint, m
     planted: np.ndarray  # (T, 2) human foot contacts, left and right
     notes: tuple[str, ...]
+    ik_residual: np.ndarray  # (T,) m, the farthest any position task ends from its target
 
 
 def human_measures(skeleton: SkeletonMotion, roles: dict[str, int]) -> BodyMeasures:
@@ -206,6 +208,16 @@ def _with_feet_locked(problem: IkProblem, robot: RobotModel, planted: np.ndarray
     return replace(problem, targets=replace(targets, positions=positions))
 
 
+def ik_residual(problem: IkProblem, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
+    """(T,) how far the farthest end effector (hand or foot) ends from its IK target (m), the base as solved.
+    Knees and elbows are left out: their targets are hints that other proportions cannot all meet."""
+    targets, _ = problem.targets(body_pos, body_quat)
+    order = list(problem.config.tasks)
+    ends = [order.index(role) for role in END_EFFECTOR_ROLES if role in order]
+    bodies = [problem.tasks[k].body for k in ends]
+    return np.linalg.norm(targets[:, ends] - body_pos[:, bodies], axis=-1).max(axis=1)
+
+
 def retarget_skeleton(
     skeleton: SkeletonMotion,
     fmt: BvhFormat,
@@ -235,6 +247,7 @@ def retarget_skeleton(
 
     root_pos, root_quat = problem.root_pos.copy(), problem.root_quat
     body_pos, body_quat = robot.forward_kinematics(root_pos, root_quat, joint_pos)
+    residual = ik_residual(problem, body_pos, body_quat)
     soles = robot.lowest_sole_heights(body_pos, body_quat)
     lowest = None if robot.collision is None else robot.collision.lowest_points(body_pos, body_quat).min(axis=1)
     root_pos[:, 2] += ground_shift(soles, planted, fps, lowest)
@@ -258,4 +271,5 @@ def retarget_skeleton(
         height=scaled.head_height,
         planted=planted,
         notes=tuple(notes),
+        ik_residual=residual,
     )

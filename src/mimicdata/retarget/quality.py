@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,8 @@ from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_ro
 # moving vertically faster than this.
 STANCE_HEIGHT = 0.03  # m
 STANCE_VERTICAL_SPEED = 0.1  # m/s
+# An end effector this far from its IK target (m) has missed it.
+IK_RESIDUAL = 0.05
 # End effector -> (robot body role, human role).
 END_EFFECTORS = {
     "left_hand": "left_wrist",
@@ -47,6 +49,7 @@ class Quality:
     worst_pair: str = ""  # the two geoms of the deepest overlap
     floor_penetration_frames: float = 0.0  # fraction of frames with any geom more than 2 cm below the floor
     deepest_floor_penetration: float = 0.0  # m
+    ik_residual_frames: float = 0.0  # fraction of frames with a position task ending > 5 cm from its target
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -105,4 +108,6 @@ def measure_retarget(
     """The quality of a retarget, against the performer it followed (scaled as the retarget scaled it)."""
     config = load_retarget_config(robot.name)
     roles = resolve_roles(skeleton, fmt, path)
-    return evaluate(robot, result.motion, config, skeleton, roles, result.robot.leg / result.human.leg)
+    quality = evaluate(robot, result.motion, config, skeleton, roles, result.robot.leg / result.human.leg)
+    missed = result.ik_residual > IK_RESIDUAL
+    return replace(quality, ik_residual_frames=float(missed.mean()) if len(missed) else 0.0)

@@ -46,6 +46,7 @@ class PreprocessSpec(_Strict):
     max_fall_frames: float | None = Field(None, ge=0, le=1)
     fall_height_fraction: float = Field(0.5, gt=0, lt=1)
     max_rms_joint_jerk: float | None = Field(None, gt=0)
+    max_ik_residual_frames: float | None = Field(None, ge=0, le=1)  # retargeted (bvh) clips only
 
 
 class SourceBase(_Strict):

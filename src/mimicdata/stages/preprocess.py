@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +36,11 @@ def unknown_bodies(options: PreprocessSpec, robot: RobotModel) -> list[str]:
     return problems
 
 
-def preprocess(clip: MotionClip, options: PreprocessSpec, robot: RobotModel) -> MotionClip | Rejection:
-    """Transforms first (so filters see the clip as it will be stored), then filters in a fixed order."""
+def preprocess(
+    clip: MotionClip, options: PreprocessSpec, robot: RobotModel, retarget: Mapping[str, Any] | None = None
+) -> MotionClip | Rejection:
+    """Transforms first (so filters see the clip as it will be stored), then filters in a fixed order.
+    `retarget` is a retargeted clip's quality (retarget.quality), which the IK-residual filter reads."""
     root = robot.body_index(options.root_body_name or robot.root_body)
     feet = options.foot_body_names or robot.foot_bodies
     rejection = _non_finite(clip)
@@ -51,7 +56,7 @@ def preprocess(clip: MotionClip, options: PreprocessSpec, robot: RobotModel) -> 
         rejection = check(clip, options, robot, root, feet)
         if rejection is not None:
             return rejection
-    rejection = _quality_gate(clip, options, robot, root)
+    rejection = _quality_gate(clip, options, robot, root) or _ik_residual(options, retarget)
     if rejection is not None:
         return rejection
     return clip
@@ -71,6 +76,17 @@ QUALITY_FILTERS = {
     "max_fall_frames": ("fall_frames", "fall", "frames with the root below the fall height", "{:.1%}"),
     "max_rms_joint_jerk": ("rms_joint_jerk", "too_jerky", "RMS joint jerk (rad/s^3)", "{:.0f}"),
 }
+
+
+def _ik_residual(options: PreprocessSpec, retarget: Mapping[str, Any] | None) -> Rejection | None:
+    limit = options.max_ik_residual_frames
+    if limit is None or not retarget:
+        return None  # a clip that was not retargeted has no IK to miss
+    missed = float(retarget.get("ik_residual_frames", 0.0))
+    if missed > limit:
+        return Rejection("ik_missed", f"frames with an end effector more than 5 cm from its IK target: {missed:.1%} > "
+                         f"{limit:.1%} (preprocess.max_ik_residual_frames)")
+    return None
 
 
 def _quality_gate(clip: MotionClip, options: PreprocessSpec, robot: RobotModel, root: int) -> Rejection | None:
