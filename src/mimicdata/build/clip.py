@@ -25,6 +25,7 @@ from ..robot import RobotModel, load_robot
 from ..sources import read_motion
 from ..spec import DatasetSpec, PreprocessSpec, SourceSpec
 from ..stages.fk import motion_to_clip
+from ..stages.mirror import mirror_motion
 from ..stages.preprocess import Rejection, preprocess
 from ..stages.resample import resample
 from .cache import ClipCache, file_identity, link_or_copy
@@ -173,7 +174,7 @@ def process_clip(
                     cache.store_motion(motion_key, read)
         else:
             result.cache = "motion"
-        motion = read.motion
+        motion = mirror_motion(read.motion, robot) if item.mirrored else read.motion
         result.notes = list(read.notes)
         result.quality = read.quality
         lap("ingest")

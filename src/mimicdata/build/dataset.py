@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -84,6 +84,8 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
     except RobotModelError as exc:
         raise SpecError(f"{spec_path}: robot: {exc}") from None
     problems = unknown_bodies(spec.preprocess, robot)
+    problems += [f"sources[{i}].mirror: robot {robot.name!r} has no mirror map (`mirror:` in its robot.yaml)"
+                 for i, s in enumerate(spec.sources) if s.mirror and robot.mirror is None]
     if problems:
         raise SpecError(f"{spec_path}: " + "; ".join(problems))
     output_root = Path(options.output_root).expanduser().resolve()
@@ -95,6 +97,8 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
         timings: dict[str, float] = {}
         scans = {s.name: scan_source(s) for s in spec.sources}
         items, duplicates = _unique_items(scans)
+        mirrored = {s.name for s in spec.sources if s.mirror}
+        items = sorted(items + [replace(i, mirrored=True) for i in items if i.source in mirrored], key=lambda i: i.clip_id)
         timings["discover"] = time.perf_counter() - started
 
         staging = output_root / f".{spec.name}.staging-{os.getpid()}"
@@ -163,7 +167,7 @@ def _unique_items(scans: dict) -> tuple[list[ClipItem], list[ClipResult]]:
 
 
 def _clip_path(staging: Path, item: ClipItem) -> Path:
-    return staging / "clips" / item.source / f"{item.rel}.npz"
+    return staging / "clips" / item.source / f"{item.rel}{'.mirror' if item.mirrored else ''}.npz"
 
 
 def _build_into(staging, spec, options, robot, scans, items, duplicates, timings) -> BuildReport:

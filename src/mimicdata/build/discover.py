@@ -12,6 +12,7 @@ from ..dataset.layout import looks_like_dataset
 from ..errors import InputError, SpecError
 from ..sources import SUFFIXES
 from ..spec import DatasetSpec, SourceSpec
+from ..stages.mirror import MIRROR_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,11 @@ class ClipItem:
     source: str
     path: Path
     rel: str  # posix path relative to the source input, without suffix
+    mirrored: bool = False  # the file's motion mirrored left to right (stages/mirror.py)
 
     @property
     def clip_id(self) -> str:
-        return f"{self.source}:{self.rel}"
+        return f"{self.source}:{self.rel}" + (MIRROR_SUFFIX if self.mirrored else "")
 
     @property
     def file_rel(self) -> str:

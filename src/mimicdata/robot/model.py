@@ -133,6 +133,7 @@ class RobotModel:
         self.velocity_limit = np.where(own > 0, own, np.inf)
         if options.get("velocity_limits"):
             self.velocity_limit = _velocity_limits(options["velocity_limits"], joint_names, config_path or model_path)
+        self.mirror = _mirror_map(options.get("mirror"), joint_names, list(self.body_names), config_path or model_path)
         if options.get("collision"):
             self.collision = collision_from_config(options["collision"], self, config_path or model_path)
         else:
@@ -271,6 +272,39 @@ class RobotModel:
     def limit_excess(self, joint_pos: np.ndarray) -> np.ndarray:
         """(T, J) radians by which each joint lies outside its range; 0 inside it."""
         return np.maximum(0.0, np.maximum(self.joint_lower - joint_pos, joint_pos - self.joint_upper))
+
+
+@dataclass(frozen=True)
+class MirrorMap:
+    """The robot's left-right mirror: which joint and body stands for each in the mirror, and the joint signs."""
+
+    joint_partner: np.ndarray  # (J,) index of the joint that takes joint j's angle in the mirror
+    joint_sign: np.ndarray  # (J,) +1 or -1
+    body_partner: np.ndarray  # (B,)
+
+
+def _mirror_map(config: object, joint_names: list[str], body_names: list[str], source: Path) -> MirrorMap | None:
+    """From `mirror: {swap: [left_prefix, right_prefix], negate: [joint-name patterns]}`; None without one."""
+    if not config:
+        return None
+    if not isinstance(config, dict) or not isinstance(config.get("swap"), list) or len(config["swap"]) != 2:
+        raise RobotModelError(f"{source}: mirror: expected swap: [left prefix, right prefix] and negate: [patterns]")
+    left, right = (str(p) for p in config["swap"])
+
+    def partner(names: list[str], kind: str) -> np.ndarray:
+        index = {n: i for i, n in enumerate(names)}
+        out = []
+        for name in names:
+            other = (right + name[len(left):] if name.startswith(left)
+                     else left + name[len(right):] if name.startswith(right) else name)
+            if other not in index:
+                raise RobotModelError(f"{source}: mirror: {kind} {name!r} has no partner {other!r}")
+            out.append(index[other])
+        return np.array(out)
+
+    patterns = [str(p) for p in config.get("negate") or []]
+    sign = np.array([-1.0 if any(fnmatch.fnmatchcase(n, p) for p in patterns) else 1.0 for n in joint_names])
+    return MirrorMap(partner(joint_names, "joint"), sign, partner(body_names, "body"))
 
 
 def _velocity_limits(patterns: object, joint_names: list[str], source: Path) -> np.ndarray:

@@ -60,6 +60,8 @@ class SourceBase(_Strict):
     max_frames: int | None = Field(None, gt=0)
     # The old tool's key: it names the robot the source is meant for, which must be the dataset's.
     robot_name: str | None = None
+    # Add every kept clip's left-right mirror image (clip id "<id>:mirror"), in the same split.
+    mirror: bool = False
 
     @field_validator("exclude_patterns")
     @classmethod

@@ -6,6 +6,8 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+from .mirror import original_id
+
 
 def hash_bucket(salt: str, key: str) -> int:
     """The old tool's bucket: md5 of "<salt>:<key>" as an integer, mod 100."""
@@ -32,7 +34,8 @@ def assign_splits(
     """
     pattern = re.compile(group_pattern) if group_pattern else None
     ids = sorted(clip_ids)
-    groups = {cid: group_key(cid, pattern) for cid in ids}
+    # A mirror image is its original's motion: it goes where the original goes.
+    groups = {cid: group_key(original_id(cid), pattern) for cid in ids}
     split = {cid: "val" if hash_bucket(salt, groups[cid]) < val_percent else "train" for cid in ids}
     for empty in ("train", "val"):
         if ids and empty not in split.values():
