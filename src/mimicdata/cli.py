@@ -74,6 +74,9 @@ def _summary(report: BuildReport) -> str:
         )
         for f in fk.failed:
             lines.append(f"  FK MISMATCH {f.clip_id}: {'; '.join(f.problems)}")
+    for group in report.duplicates:
+        what = "kept, one split" if group.kept_all else f"{group.clip_ids[0]} kept"
+        lines.append(f"  duplicates ({group.how}, {what}): {', '.join(group.clip_ids)}")
     measured = report.retarget_quality
     if measured:
         frames = sum(q.frames for q in measured)

@@ -106,9 +106,10 @@ class ClipResult:
     cache: str = ""  # "clip" or "motion" when a cache level served it, "" when computed
     input_identity: str = ""  # see cache.file_identity; with input_sha256, remembered for the next build
     quality: dict[str, Any] | None = None  # a retargeted clip's quality measures
+    signature: list[float] = field(default_factory=list)  # mean joint angles of the kept clip (build/duplicates.py)
 
 
-CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes", "quality")  # what a clip-level hit restores
+CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes", "quality", "signature")  # what a clip-level hit restores
 
 
 def process_clip(
@@ -151,6 +152,8 @@ def process_clip(
             "weight": source.weight, "clip_id": item.clip_id,
         })
         hit = cache.load_clip(clip_key) if cache and read_cache else None
+        if hit is not None and not all(name in hit[0] for name in CACHED_FIELDS):
+            hit = None  # written by an earlier version that kept fewer fields: compute it again
         if hit is not None:
             fields, cached_file = hit
             for name in CACHED_FIELDS:
@@ -189,6 +192,7 @@ def process_clip(
             lap("write")
             result.kept = True
             result.num_frames = finished.clip.num_frames
+            result.signature = [float(v) for v in finished.clip.joint_pos.mean(axis=0)]
         if cache:
             with writing(cache.root):
                 cache.store_clip(clip_key, _cached_fields(result), clip_path if result.kept else None, clip_sha256)

@@ -23,6 +23,7 @@ from ..dataset.manifest import ManifestRow, write_manifest
 from ..dataset.report import (
     BuildReport,
     CacheUse,
+    DuplicateEntry,
     FkCheckSummary,
     FkFailure,
     FlaggedClip,
@@ -36,7 +37,7 @@ from ..dataset.report import (
     SplitEntry,
     ToolInfo,
 )
-from ..dataset.shards import SCHEMA_VERSION, ShardClip, bytes_per_frame, clip_file_loader, write_shard
+from ..dataset.shards import SCHEMA_VERSION, Shard, ShardClip, bytes_per_frame, clip_file_loader, write_shard
 from ..errors import BuildError, RobotModelError, SpecError, StrictBuildError
 from ..infra.atomic import flush_filesystem, write_text_atomic
 from ..infra.lock import dataset_lock
@@ -49,6 +50,7 @@ from ..stages.split import assign_splits
 from .cache import ClipCache
 from .clip import ClipResult, process_clip, writing
 from .discover import ClipItem, check_inputs, scan_source
+from .duplicates import find_duplicates
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,18 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     for r in results:
         stage_totals.update(r.timings)
     kept = {r.clip_id: r for r in results if r.kept}
+    item_of = {i.clip_id: i for i in items}
+    found = find_duplicates(
+        {cid: (r.input_sha256, r.num_frames, r.signature) for cid, r in kept.items()},
+        lambda cid: Shard(_clip_path(staging, item_of[cid]))["joint_pos"],
+    )
+    same_as = {cid: dup.clip_ids[0] for dup in found for cid in dup.clip_ids}
+    if spec.preprocess.drop_duplicates:
+        for dup in found:
+            for cid in dup.clip_ids[1:]:
+                r = kept.pop(cid)
+                r.kept, r.reason = False, "duplicate"
+                r.detail = f"{dup.how} as {dup.clip_ids[0]}, which is kept (preprocess.drop_duplicates)"
     if options.strict and len(kept) < len(results):
         report = _report(spec, options, robot, scans, results, {}, timings)
         raise StrictBuildError(_strict_message(report.rejected), report)
@@ -215,8 +229,7 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         raise StrictBuildError(_nothing_survived(report), report)  # carries the report, so --json still prints it
 
     t0 = time.perf_counter()
-    split_of = assign_splits(kept, spec.val_percent, spec.hash_salt, spec.split.group_pattern)
-    item_of = {i.clip_id: i for i in items}
+    split_of = assign_splits(kept, spec.val_percent, spec.hash_salt, spec.split.group_pattern, same_as)
     bound = options.max_shard_size_mb * 1e6
     per_frame = bytes_per_frame(robot.num_joints, len(robot.body_names))
     rows: list[ManifestRow] = []
@@ -253,6 +266,8 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     timings["shards"] = time.perf_counter() - t0
     timings.update({f"clip_stage_{k}_cpu": v for k, v in stage_totals.items()})
     report = _report(spec, options, robot, scans, results, splits_report, timings)
+    report.duplicates = [DuplicateEntry(clip_ids=list(g.clip_ids), how=g.how, kept_all=not spec.preprocess.drop_duplicates)
+                         for g in found]
     report.cache = CacheUse(dir=str(cache.root) if cache else None, clips_from_cache=served["clip"],
                             motions_from_cache=served["motion"], computed=served[""])
     if options.fk_check:

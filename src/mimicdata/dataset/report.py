@@ -86,6 +86,14 @@ class RetargetQuality(_Record):
     ik_residual_frames: float = 0.0  # frames with a position task ending > 5 cm from its IK target
 
 
+class DuplicateEntry(_Record):
+    """Clips that are one motion (build/duplicates.py): the first is the one kept when duplicates are dropped."""
+
+    clip_ids: list[str]
+    how: str  # "same input bytes" or "same motion"
+    kept_all: bool = True  # False: preprocess.drop_duplicates left out all but the first
+
+
 class FkFailure(_Record):
     clip_id: str
     problems: list[str]
@@ -145,6 +153,7 @@ class BuildReport(_Record):
     flagged: list[FlaggedClip] = Field(default_factory=list)
     notes: list[NotedClip] = Field(default_factory=list)
     retarget_quality: list[RetargetQuality] = Field(default_factory=list)
+    duplicates: list[DuplicateEntry] = Field(default_factory=list)
     splits: dict[str, SplitEntry] = Field(default_factory=dict)
     timings_s: dict[str, float] = Field(default_factory=dict)
     cache: CacheUse | None = None

@@ -47,6 +47,8 @@ class PreprocessSpec(_Strict):
     fall_height_fraction: float = Field(0.5, gt=0, lt=1)
     max_rms_joint_jerk: float | None = Field(None, gt=0)
     max_ik_residual_frames: float | None = Field(None, ge=0, le=1)  # retargeted (bvh) clips only
+    # The same motion through two sources (build/duplicates.py) always shares a split; this keeps one.
+    drop_duplicates: bool = False
 
 
 class SourceBase(_Strict):

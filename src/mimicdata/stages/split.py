@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .mirror import original_id
 
@@ -25,17 +25,23 @@ def group_key(clip_id: str, pattern: re.Pattern[str] | None) -> str:
 
 
 def assign_splits(
-    clip_ids: Iterable[str], val_percent: int, salt: str, group_pattern: str | None = None
+    clip_ids: Iterable[str],
+    val_percent: int,
+    salt: str,
+    group_pattern: str | None = None,
+    same_as: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """clip id -> "train" | "val".
 
     If a split would be empty, the first clip by sorted id moves into it (with
-    its whole group, so groups never straddle), as the old tool did.
+    its whole group, so groups never straddle), as the old tool did. `same_as`
+    maps a clip to the clip it duplicates; the two share a split.
     """
     pattern = re.compile(group_pattern) if group_pattern else None
     ids = sorted(clip_ids)
-    # A mirror image is its original's motion: it goes where the original goes.
-    groups = {cid: group_key(original_id(cid), pattern) for cid in ids}
+    same_as = same_as or {}
+    # A mirror image is its original's motion, a duplicate its first copy's: each goes where that goes.
+    groups = {cid: group_key(original_id(same_as.get(cid, cid)), pattern) for cid in ids}
     split = {cid: "val" if hash_bucket(salt, groups[cid]) < val_percent else "train" for cid in ids}
     for empty in ("train", "val"):
         if ids and empty not in split.values():
