@@ -221,7 +221,7 @@ def main() -> None:
             os.sync()  # so no run pays for the write-back of the one before
             t0 = time.perf_counter()
             report = build_dataset(
-                spec_path, BuildOptions(output_root=work / "out", force=True, fk_check=False, **options)
+                spec_path, BuildOptions(output_root=work / "out", fk_check=False, **options)
             )
             seconds = time.perf_counter() - t0
             frames = sum(s.frames for s in report.splits.values())

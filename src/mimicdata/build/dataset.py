@@ -210,10 +210,12 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         stage_totals.update(r.timings)
     kept = {r.clip_id: r for r in results if r.kept}
     item_of = {i.clip_id: i for i in items}
+    t0 = time.perf_counter()
     found = find_duplicates(
         {cid: (r.input_sha256, r.num_frames, r.signature) for cid, r in kept.items()},
         lambda cid: Shard(_clip_path(staging, item_of[cid]))["joint_pos"],
     )
+    timings["duplicates"] = time.perf_counter() - t0
     same_as = {cid: dup.clip_ids[0] for dup in found for cid in dup.clip_ids}
     if spec.preprocess.drop_duplicates:
         for dup in found:
