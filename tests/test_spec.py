@@ -47,6 +47,11 @@ def test_valid_spec_resolves_inputs_against_spec_dir(tmp_path):
         (BASE + "preprocess:\n  min_frame: 3\n", ["preprocess.min_frame", "did you mean 'min_frames'"]),
         (BASE.replace("    input: motions\n", "    input: motions\n    weight: 0\n"), ["sources[0].weight", "greater than 0"]),
         (BASE + "split:\n  group_pattern: '(['\n", ["split.group_pattern", "regular expression"]),
+        (BASE + "preprocess:\n  max_self_collision_frames: 5\n", ["preprocess.max_self_collision_frames", "1"]),
+        (BASE + "preprocess:\n  max_self_colision_frames: 0.1\n",
+         ["preprocess.max_self_colision_frames", "did you mean 'max_self_collision_frames'"]),
+        (BASE + "preprocess:\n  fall_height_fraction: 1.5\n", ["preprocess.fall_height_fraction", "less than 1"]),
+        (BASE.replace("    input: motions\n", "    input: motions\n    mirror: sometimes\n"), ["sources[0].mirror", "bool"]),
     ],
 )
 def test_errors_name_file_field_and_expectation(tmp_path, text, needles):
