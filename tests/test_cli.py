@@ -248,3 +248,13 @@ def test_ingest_motion_retargets_the_sample_take_and_says_how_well(tmp_path):
     assert "note: performer: leg" in result.output
     line = next(x for x in result.output.splitlines() if "retarget:" in x)
     assert "self-collision > 1 cm in 0.00% of frames" in line and "below the floor in 0.00%" in line
+
+
+def test_inspect_dataset_shows_the_retarget_quality_of_the_sample(tmp_path):
+    build = runner.invoke(app, ["build-dataset", "--spec", str(SAMPLE), "--output-root", str(tmp_path)])
+    assert build.exit_code == 0, build.output
+    shown = runner.invoke(app, ["inspect-dataset", str(tmp_path / "sample"), "--json"])
+    quality = json.loads(shown.stdout)["retarget_quality"]
+    assert quality["clips"] == 1 and quality["frames"] == 120 and quality["self_collision_frames"] == 0.0
+    text = runner.invoke(app, ["inspect-dataset", str(tmp_path / "sample")]).output
+    assert "retarget quality (1 clip, 120 frames)" in text

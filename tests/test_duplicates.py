@@ -63,3 +63,14 @@ def test_bytes_mirrors_and_other_motions():
     assert [(g.clip_ids, g.how) for g in groups] == [(("a:walk", "b:walk", "d:walk_short"), "same motion")]
     only_bytes = find_duplicates({k: clips[k] for k in ("a:walk", "b:walk")}, lambda cid: arrays[cid])
     assert [(g.clip_ids, g.how) for g in only_bytes] == [(("a:walk", "b:walk"), "same input bytes")]
+
+
+def test_inspect_dataset_lists_the_duplicates_a_build_found(tmp_path):
+    from typer.testing import CliRunner
+
+    from mimicdata.cli import app
+
+    build_dataset(_spec(tmp_path), BuildOptions(output_root=tmp_path / "out", fk_check=False))
+    result = CliRunner().invoke(app, ["inspect-dataset", str(tmp_path / "out" / "dup")])
+    assert result.exit_code == 0, result.output
+    assert "duplicates (same motion): csv:M_Move1, npz:M_Move1" in result.output

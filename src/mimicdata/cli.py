@@ -77,28 +77,25 @@ def _summary(report: BuildReport) -> str:
     for group in report.duplicates:
         what = "kept, one split" if group.kept_all else f"{group.clip_ids[0]} kept"
         lines.append(f"  duplicates ({group.how}, {what}): {', '.join(group.clip_ids)}")
-    measured = report.retarget_quality
-    if measured:
-        frames = sum(q.frames for q in measured)
-
-        def share(key: str) -> float:
-            return sum(getattr(q, key) * q.frames for q in measured) / max(frames, 1)
-
-        worst = max(measured, key=lambda q: q.deepest_self_penetration)
-        lines.append(
-            f"  retarget quality ({len(measured)} clip{'s' if len(measured) != 1 else ''}, {frames} frames): "
-            f"self-collision > 1 cm in "
-            f"{share('self_collision_frames'):.2%} of frames, a body > 2 cm below the floor in "
-            f"{share('floor_penetration_frames'):.2%}, stance feet slide {share('stance_foot_speed'):.3f} m/s; "
-            f"deepest overlap {worst.deepest_self_penetration * 100:.1f} cm in {worst.clip_id}"
-            + (f" ({worst.worst_pair})" if worst.worst_pair else "")
-        )
+    retargeted = report.retarget_summary()
+    if retargeted:
+        lines.append(_retarget_line(retargeted))
     cache = report.cache
     if cache and cache.dir:
         lines.append(f"  cache: {cache.clips_from_cache} clips reused, {cache.motions_from_cache} re-processed "
                      f"from cached motion, {cache.computed} computed ({cache.dir})")
     lines.append(f"  took {report.timings_s['total']:.1f} s")
     return "\n".join(lines)
+
+
+def _retarget_line(q: dict) -> str:
+    worst = q["deepest_self_penetration"]
+    return (
+        f"  retarget quality ({q['clips']} clip{'s' if q['clips'] != 1 else ''}, {q['frames']} frames): "
+        f"self-collision > 1 cm in {q['self_collision_frames']:.2%} of frames, a body > 2 cm below the floor in "
+        f"{q['floor_penetration_frames']:.2%}, stance feet slide {q['stance_foot_speed']:.3f} m/s; deepest overlap "
+        f"{worst['m'] * 100:.1f} cm in {worst['clip_id']}" + (f" ({worst['pair']})" if worst["pair"] else "")
+    )
 
 
 def build_command(
@@ -389,6 +386,9 @@ def _inspection_text(s: dict) -> str:
     reasons = ", ".join(f"{k}: {v}" for k, v in rej["by_reason"].items())
     lines.append(f"  rejected: {rej['clips']}" + (f" ({reasons})" if reasons else ""))
     lines += [f"    {r['clip_id']}: {r.get('detail') or r.get('reason')}" for r in rej["list"]]
+    if s.get("retarget_quality"):
+        lines.append(_retarget_line(s["retarget_quality"]))
+    lines += [f"  duplicates ({d['how']}): {', '.join(d['clip_ids'])}" for d in s.get("duplicates") or []]
     lines += [f"  note: {n}" for n in s["notes"]]
     return "\n".join(lines)
 

@@ -52,6 +52,8 @@ class Inspection:
     shards: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     built_from: dict[str, Any] | None = None
+    retarget_quality: dict[str, Any] | None = None  # the build's summary of its retargeted clips
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     joint_min: np.ndarray | None = None
     joint_max: np.ndarray | None = None
@@ -103,6 +105,8 @@ class Inspection:
                 "root_height_m": _percentiles(self.root_height, (0, 1, 50, 99, 100)),
                 "root_speed_mps": _percentiles(self.root_speed, (50, 95, 99, 100)),
                 "built_from": self.built_from,
+                "retarget_quality": self.retarget_quality,
+                "duplicates": self.duplicates,
                 "notes": self.notes,
             }
         )
@@ -192,6 +196,8 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
 def _read_build_record(path: Path, result: Inspection) -> None:
     info = read_build_report(path)
     result.rejected = [r.model_dump() for r in info.rejected]
+    result.retarget_quality = info.retarget_summary()
+    result.duplicates = [d.model_dump() for d in info.duplicates]
     result.built_from = {
         "tool": info.tool.model_dump(),
         "spec": info.spec_path,

@@ -167,6 +167,26 @@ class BuildReport(_Record):
     def kept(self) -> int:
         return sum(s.kept for s in self.sources.values())
 
+    def retarget_summary(self) -> dict[str, Any] | None:
+        """The retarget quality of all retargeted clips at once: shares weighted by frames, the deepest overlap."""
+        measured = self.retarget_quality
+        if not measured:
+            return None
+        frames = sum(q.frames for q in measured)
+
+        def share(key: str) -> float:
+            return sum(getattr(q, key) * q.frames for q in measured) / max(frames, 1)
+
+        worst = max(measured, key=lambda q: q.deepest_self_penetration)
+        return {
+            "clips": len(measured),
+            "frames": frames,
+            **{key: share(key) for key in ("self_collision_frames", "floor_penetration_frames", "stance_foot_speed",
+                                           "ik_residual_frames")},
+            "deepest_self_penetration": {"clip_id": worst.clip_id, "m": worst.deepest_self_penetration,
+                                         "pair": worst.worst_pair},
+        }
+
     def shard_hashes(self) -> dict[str, str]:
         """Shard path (relative to the dataset) -> sha256, over every split."""
         return {s.path: s.sha256 for split in self.splits.values() for s in split.shards}
