@@ -99,6 +99,8 @@ def _refine(
     built: list[tuple[type[SelfCollision] | type[Floor], Places, dict]] = []
     if settings.self_collision is not None and len(geometry.pairs):
         margin = np.minimum(settings.self_collision.margin, 0.5 * geometry.rest_distance)
+        # Exact within reach; farther, the bounding-sphere lower bound, which the raised clearances below
+        # build on in the fade of a contact: a sentinel there instead would ask for a metre of clearance.
         distance = geometry.near_pair_distances(body_pos, body_quat, margin.max() + PAIR_REACH)  # (T, P)
         push = smooth_envelope(np.maximum(margin - distance, 0.0), fps)
         near |= (push > SETTLED).any(axis=1)

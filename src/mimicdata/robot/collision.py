@@ -61,7 +61,8 @@ class CollisionGeometry:
 
     def near_pair_distances(self, body_pos: np.ndarray, body_quat: np.ndarray, within: float) -> np.ndarray:
         """(T, P) signed distances, exact wherever they are at most `within`; elsewhere a lower bound
-        above it (from each capsule's bounding sphere), which is all most far-apart pairs need."""
+        above it (from each capsule's bounding sphere), which is all most far-apart pairs need. Callers may
+        rely on the bound (retarget.physical does): it is never replaced by a mere sentinel."""
         a, b = self.world(body_pos, body_quat)
         center = 0.5 * (a + b)
         reach = 0.5 * np.linalg.norm(self.end - self.start, axis=1) + self.radius  # (G,)
