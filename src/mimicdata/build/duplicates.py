@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..stages.mirror import MIRROR_SUFFIX
 
@@ -57,6 +56,8 @@ def find_duplicates(
     for ids in by_bytes.values():
         for other in ids[1:]:
             join(ids[0], other)
+    from scipy.spatial import cKDTree  # here, not at import: build workers import this package and never pair
+
     by_shape: dict[tuple[int, bool], list[str]] = defaultdict(list)
     for cid, (_, _, signature) in clips.items():
         by_shape[(len(signature), cid.endswith(MIRROR_SUFFIX))].append(cid)

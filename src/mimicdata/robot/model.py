@@ -21,7 +21,7 @@ from ..geometry.rotations import (
     right_multiplication_map,
     rotation_quadratic_map,
 )
-from .collision import collision_from_config, collision_from_model
+from .collision import CollisionGeometry, collision_from_config, collision_from_model
 
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"unitree_g1": ASSETS / "unitree_g1" / "robot.yaml"}
@@ -134,14 +134,22 @@ class RobotModel:
         if options.get("velocity_limits"):
             self.velocity_limit = _velocity_limits(options["velocity_limits"], joint_names, config_path or model_path)
         self.mirror = _mirror_map(options.get("mirror"), joint_names, list(self.body_names), config_path or model_path)
-        if options.get("collision"):
-            self.collision = collision_from_config(options["collision"], self, config_path or model_path)
-        else:
-            self.collision = collision_from_model(model_path, self)
+        # A description's own capsules are read now (a mistake in them is an error on loading); a model's
+        # collision geoms only when first asked for, since reading them compiles the model with MuJoCo.
+        self._collision = (collision_from_config(options["collision"], self, config_path or model_path)
+                           if options.get("collision") else None)
+        self._collision_from_model = not options.get("collision")
         digest = hashlib.sha256(model_path.read_bytes())
         if config_path is not None:
             digest.update(config_path.read_bytes())
         self.sha256 = digest.hexdigest()
+
+    @property
+    def collision(self) -> CollisionGeometry | None:
+        """The robot's collision geometry (robot/collision.py), or None when it has none."""
+        if self._collision_from_model:
+            self._collision, self._collision_from_model = collision_from_model(self.model_path, self), False
+        return self._collision
 
     @property
     def num_joints(self) -> int:
