@@ -88,13 +88,18 @@ def _summary(report: BuildReport) -> str:
     return "\n".join(lines)
 
 
+def _quality_phrase(q: dict) -> str:
+    """The measures a user reads first, of one retarget or of a build's retargets together."""
+    return (f"self-collision > 1 cm in {q['self_collision_frames']:.2%} of frames, a body > 2 cm below the floor in "
+            f"{q['floor_penetration_frames']:.2%}, stance feet slide {q['stance_foot_speed']:.3f} m/s")
+
+
 def _retarget_line(q: dict) -> str:
     worst = q["deepest_self_penetration"]
     return (
         f"  retarget quality ({q['clips']} clip{'s' if q['clips'] != 1 else ''}, {q['frames']} frames): "
-        f"self-collision > 1 cm in {q['self_collision_frames']:.2%} of frames, a body > 2 cm below the floor in "
-        f"{q['floor_penetration_frames']:.2%}, stance feet slide {q['stance_foot_speed']:.3f} m/s; deepest overlap "
-        f"{worst['m'] * 100:.1f} cm in {worst['clip_id']}" + (f" ({worst['pair']})" if worst["pair"] else "")
+        f"{_quality_phrase(q)}; deepest overlap {worst['m'] * 100:.1f} cm in {worst['clip_id']}"
+        + (f" ({worst['pair']})" if worst["pair"] else "")
     )
 
 
@@ -202,12 +207,7 @@ def ingest_command(
         else:
             typer.echo(f"  {r.output}: {r.num_frames} frames" + "".join(f"\n    note: {n}" for n in r.notes))
             if r.quality:
-                q = r.quality
-                typer.echo(
-                    f"    retarget: self-collision > 1 cm in {q['self_collision_frames']:.2%} of frames, "
-                    f"a body > 2 cm below the floor in {q['floor_penetration_frames']:.2%}, "
-                    f"stance feet slide {q['stance_foot_speed']:.3f} m/s, joint jerk {q['rms_joint_jerk']:.0f} rad/s^3"
-                )
+                typer.echo(f"    retarget: {_quality_phrase(r.quality)}, joint jerk {r.quality['rms_joint_jerk']:.0f} rad/s^3")
     frames = sum(r.num_frames for r in results)
     seconds = sum(r.seconds for r in results)
     typer.echo(

@@ -83,7 +83,7 @@ class RetargetQuality(_Record):
     rms_joint_acc: float
     rms_joint_jerk: float
     end_effector_error: dict[str, float] = Field(default_factory=dict)  # m
-    ik_residual_frames: float = 0.0  # frames with a position task ending > 5 cm from its IK target
+    ik_residual_frames: float = 0.0  # frames with a hand or foot ending > 5 cm from its IK target
 
 
 class DuplicateEntry(_Record):

@@ -20,25 +20,25 @@ SMOOTHING_SIGMA = 0.05  # s
 def marker_contacts(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float) -> np.ndarray:
     """(T, F, K) planted flags of each of the (T, F, K, 3) human foot markers (ankle, toe) resting at
     (F, K) heights: down and still."""
-    height = foot_points[..., 2] - rest_heights[None]
-    if foot_points.shape[0] < 2:
-        velocity = np.zeros_like(foot_points)
-    else:
-        velocity = np.gradient(foot_points, axis=0) * fps
-    speed = np.linalg.norm(velocity[..., :2], axis=-1)
+    height, speed = _heights_and_speeds(foot_points, rest_heights, fps)
     return (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
 
 
 def foot_contacts(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float) -> np.ndarray:
     """(T, F) planted flags: a foot is planted while its lowest marker is within CONTACT_HEIGHT of where it
     rests and its stillest marker moves slower than CONTACT_SPEED."""
-    height = (foot_points[..., 2] - rest_heights[None]).min(axis=-1)  # (T, F)
+    height, speed = _heights_and_speeds(foot_points, rest_heights, fps)
+    return (height.min(axis=-1) < CONTACT_HEIGHT) & (speed.min(axis=-1) < CONTACT_SPEED)
+
+
+def _heights_and_speeds(foot_points: np.ndarray, rest_heights: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(T, F, K) each marker's height above where it rests and its horizontal speed (m/s)."""
+    height = foot_points[..., 2] - rest_heights[None]
     if foot_points.shape[0] < 2:
         velocity = np.zeros_like(foot_points)
     else:
         velocity = np.gradient(foot_points, axis=0) * fps
-    speed = np.linalg.norm(velocity[..., :2], axis=-1).min(axis=-1)
-    return (height < CONTACT_HEIGHT) & (speed < CONTACT_SPEED)
+    return height, np.linalg.norm(velocity[..., :2], axis=-1)
 
 
 def ground_shift(

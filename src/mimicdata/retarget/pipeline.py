@@ -48,7 +48,7 @@ class Retargeted:
     height: float  # the performer's standing height to the head joint, m
     planted: np.ndarray  # (T, 2) human foot contacts, left and right
     notes: tuple[str, ...]
-    ik_residual: np.ndarray  # (T,) m, the farthest any position task ends from its target
+    ik_residual: np.ndarray  # (T,) m, the farthest a hand or foot ends from its IK target
 
 
 def human_measures(skeleton: SkeletonMotion, roles: dict[str, int]) -> BodyMeasures:

@@ -12,6 +12,7 @@ from ..geometry.rotations import rotate_vector
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from ..robot.collision import collision_measures
+from ..stages.measures import rms_joint_jerk
 
 if TYPE_CHECKING:
     from .pipeline import Retargeted
@@ -49,7 +50,7 @@ class Quality:
     worst_pair: str = ""  # the two geoms of the deepest overlap
     floor_penetration_frames: float = 0.0  # fraction of frames with any geom more than 2 cm below the floor
     deepest_floor_penetration: float = 0.0  # m
-    ik_residual_frames: float = 0.0  # fraction of frames with a position task ending > 5 cm from its target
+    ik_residual_frames: float = 0.0  # fraction of frames with a hand or foot ending > 5 cm from its IK target
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -74,7 +75,6 @@ def evaluate(
     speed = np.linalg.norm(velocity[..., :2], axis=-1)
     q = motion.joint_pos
     acc = np.diff(q, 2, axis=0) / dt**2
-    jerk = np.diff(q, 3, axis=0) / dt**3
     errors: dict[str, float] = {}
     if human is not None and roles is not None:
         T = min(human.num_frames, motion.num_frames)
@@ -91,13 +91,12 @@ def evaluate(
         **asdict(collisions),
         frames=motion.num_frames,
         limit_violation_frames=float((robot.limit_excess(q) > 1e-9).any(axis=1).mean()),
-        speed_limit_frames=float((np.abs(np.diff(q, axis=0)) / dt > robot.velocity_limit * (1 + 1e-6)).any(axis=1).mean())
-        if len(q) > 1 else 0.0,
+        speed_limit_frames=float(robot.over_speed_limit(q, motion.fps).mean()) if len(q) > 1 else 0.0,
         below_2cm_frames=float((lowest < -0.02).mean()),
         median_lowest_sole=float(np.median(lowest)),
         stance_foot_speed=float(speed[stance].mean()) if stance.any() else 0.0,
         rms_joint_acc=float(np.sqrt(np.mean(acc**2))) if len(acc) else 0.0,
-        rms_joint_jerk=float(np.sqrt(np.mean(jerk**2))) if len(jerk) else 0.0,
+        rms_joint_jerk=rms_joint_jerk(q, motion.fps),
         end_effector_error=errors,
     )
 

@@ -277,6 +277,11 @@ class RobotModel:
         feet = self.foot_bodies if feet is None else feet
         return np.stack([self.sole_points_world(f, body_pos, body_quat)[..., 2].min(axis=1) for f in feet], axis=1)
 
+    def over_speed_limit(self, joint_pos: np.ndarray, fps: float) -> np.ndarray:
+        """(T - 1,) whether any joint moves faster than its velocity limit from one frame to the next."""
+        too_fast = np.abs(np.diff(joint_pos, axis=0)) * fps > self.velocity_limit * (1 + 1e-6)
+        return np.asarray(too_fast.any(axis=1))
+
     def limit_excess(self, joint_pos: np.ndarray) -> np.ndarray:
         """(T, J) radians by which each joint lies outside its range; 0 inside it."""
         return np.maximum(0.0, np.maximum(self.joint_lower - joint_pos, joint_pos - self.joint_upper))

@@ -39,6 +39,12 @@ class ClipMeasures:
         return asdict(self)
 
 
+def rms_joint_jerk(joint_pos: np.ndarray, fps: float) -> float:
+    """RMS third difference of (T, J) joint angles over frames (rad/s^3); 0 for fewer than four frames."""
+    jerk = np.diff(joint_pos, 3, axis=0) * fps**3
+    return float(np.sqrt(np.mean(jerk**2))) if len(jerk) else 0.0
+
+
 @lru_cache(maxsize=8)
 def standing_root_height(robot: RobotModel) -> float:
     """Height of the root body in the neutral pose with the lowest sole on the floor (m)."""
@@ -54,18 +60,16 @@ def measure_clip(clip: MotionClip, robot: RobotModel, root: int, fall_height_fra
     q = clip.joint_pos.astype(np.float64)
     span = robot.joint_upper - robot.joint_lower
     beyond = (robot.limit_excess(q) > LIMIT_SLACK * span).any(axis=1)
-    steps = np.abs(np.diff(q, axis=0)) * clip.fps
-    too_fast = (steps > robot.velocity_limit * (1 + 1e-6)).any(axis=1)
+    too_fast = robot.over_speed_limit(q, clip.fps)
     body_pos = clip.body_pos_w.astype(np.float64)
     collisions = collision_measures(robot, body_pos, clip.body_quat_w.astype(np.float64))
-    jerk = np.diff(q, 3, axis=0) * clip.fps**3
     fallen = body_pos[:, root, 2] < fall_height_fraction * standing_root_height(robot)
     return ClipMeasures(
         limit_excess_frames=float(beyond.mean()),
-        speed_limit_frames=float(too_fast.mean()) if len(steps) else 0.0,
+        speed_limit_frames=float(too_fast.mean()) if len(too_fast) else 0.0,
         self_collision_frames=collisions.self_collision_frames,
         floor_penetration_frames=collisions.floor_penetration_frames,
         max_body_speed=float(np.linalg.norm(clip.body_lin_vel_w, axis=-1).max()),
         fall_frames=float(fallen.mean()),
-        rms_joint_jerk=float(np.sqrt(np.mean(jerk**2))) if len(jerk) else 0.0,
+        rms_joint_jerk=rms_joint_jerk(q, clip.fps),
     )
