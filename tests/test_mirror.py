@@ -85,3 +85,30 @@ def test_a_robot_without_a_mirror_map_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError) as err:
         build_dataset(path, BuildOptions(output_root=tmp_path / "out"))
     assert "sources[0].mirror" in str(err.value) and "mirror map" in str(err.value)
+
+
+def test_a_file_named_like_a_mirror_keeps_its_own_clip(tmp_path):
+    """`w.mirror.csv` and the mirror image of `w.csv` are two clips; neither may overwrite the other."""
+    from conftest import REPO
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    walk = np.loadtxt(REPO / "data" / "sample" / "csv" / "walk_turn_left.csv", delimiter=",")
+    np.savetxt(inputs / "w.csv", walk, delimiter=",")
+    other = walk.copy()
+    other[:, 7:] *= 0.5  # another motion
+    np.savetxt(inputs / "w.mirror.csv", other, delimiter=",")
+    spec = {"name": "names", "target_fps": 30, "val_percent": 10, "hash_salt": "m",
+            "sources": [{"name": "s", "type": "csv", "fps": 30, "input": str(inputs), "mirror": True}]}
+    path = tmp_path / "names.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    report = build_dataset(path, BuildOptions(output_root=tmp_path / "out", fk_check=False))
+    assert report.kept == 4
+    joints = {}
+    for shard_path in sorted((tmp_path / "out" / "names").glob("*/shard_*.npz")):
+        shard = Shard(shard_path)
+        for index, cid in enumerate(shard["clip_ids"]):
+            joints[str(cid)] = shard.clip(index)["joint_pos"]
+    assert sorted(joints) == ["s:w", "s:w.mirror", "s:w.mirror:mirror", "s:w:mirror"]
+    np.testing.assert_allclose(joints["s:w.mirror"], other[: len(joints["s:w.mirror"]), 7:], atol=1e-5)
+    assert not np.allclose(joints["s:w.mirror"], joints["s:w:mirror"], atol=1e-3)

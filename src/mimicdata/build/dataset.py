@@ -169,7 +169,10 @@ def _unique_items(scans: dict) -> tuple[list[ClipItem], list[ClipResult]]:
 
 
 def _clip_path(staging: Path, item: ClipItem) -> Path:
-    return staging / "clips" / item.source / f"{item.rel}{'.mirror' if item.mirrored else ''}.npz"
+    # Mirror images get a folder of their own, named with a character no source name may hold: beside
+    # their originals, `w.mirror.npz` could be both the mirror of `w.csv` and the clip of `w.mirror.csv`.
+    folder = f"{item.source}@mirror" if item.mirrored else item.source
+    return staging / "clips" / folder / f"{item.rel}.npz"
 
 
 def _build_into(staging, spec, options, robot, scans, items, duplicates, timings) -> BuildReport:
