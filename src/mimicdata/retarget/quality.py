@@ -13,10 +13,10 @@ from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from ..robot.collision import collision_measures
 from ..stages.measures import rms_joint_jerk
+from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
 
 if TYPE_CHECKING:
     from .pipeline import Retargeted
-from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
 
 # A foot is in stance when its lowest sole point is this low and it is not
 # moving vertically faster than this.

@@ -3,21 +3,22 @@
 The performer says which part of each foot is planted, frame by frame: the whole sole (ankle
 and toe markers both down and still), the heel (only the ankle marker) or the ball (only the
 toe marker). The robot foot has the same parts: its ankle, the mean of its rear sole points
-and the mean of its front ones, c in the foot's frame. A segment of frames with the same planted part gets one anchor A, a point on the floor
-plane: for a run's first segment the part's median position over it; for a later one (the
-foot rolling from heel to ball) where that part is when the roll reaches it, so the ankle does
-not jump. Inside the segment the ankle target's horizontal position becomes
+and the mean of its front ones, c in the foot's frame. A segment of frames with the same
+planted part gets one anchor A, a point on the floor plane: for a run's first segment the
+part's median position over it; for a later one (the foot rolling from heel to ball) where
+that part is when the roll reaches it, so the ankle does not jump. Inside the segment the
+ankle target's horizontal position becomes
 
     p_ankle(t) = A - R(t) c     (x and y),
 
 R(t) the ankle's orientation target: the foot still rolls heel to toe as the performer's did,
-about a point that stays put. Heights are left to the performer and the ground stage (a
-heel within a few centimetres of the floor is "planted" while it already rises, and pinning
-it to z = 0 would push the ball through the floor). Before and after a run of contact the target is the performer's
-own, displaced by what the anchor moved it at the run's first (or last) frame, that
-displacement fading over `blend` seconds along w = (1 + cos(pi d / (n + 1))) / 2 (d frames
-from the edge, n frames of fade): the foot lands and lifts off the way the performer's did,
-without a jump in position or velocity.
+about a point that stays put. Heights are left to the performer and the ground stage (a heel
+within a few centimetres of the floor is "planted" while it already rises, and pinning it to
+z = 0 would push the ball through the floor). Before and after a run of contact the target is
+the performer's own, displaced by what the anchor moved it at the run's first (or last) frame,
+that displacement fading over `blend` seconds along w = (1 + cos(pi d / (n + 1))) / 2 (d
+frames from the edge, n frames of fade): the foot lands and lifts off the way the performer's
+did, without a jump in position or velocity.
 
 Segments shorter than `min_run` are flicker, not steps, and gaps shorter than it are closed first.
 """

@@ -181,13 +181,14 @@ def collision_from_model(path: Path, robot: RobotModel) -> CollisionGeometry | N
     longest axis, as thick as its thinnest side. Meshes are left out: their assets are not needed to load
     a model, and a description can list capsules for them instead (robot.yaml `collision`).
     """
+    from mujoco import mjtGeom
+
     from .mujoco_model import compile_mujoco
 
     try:
         model = compile_mujoco(path)
     except RobotModelError:
         return None  # a URDF whose collision meshes are missing: kinematics alone still load
-    kinds = {"capsule": 3, "ellipsoid": 4, "cylinder": 5, "box": 6, "sphere": 2}
     names, bodies, starts, ends, radii = [], [], [], [], []
     for g in range(model.ngeom):
         body_id = int(model.geom_bodyid[g])
@@ -197,12 +198,12 @@ def collision_from_model(path: Path, robot: RobotModel) -> CollisionGeometry | N
         kind, size = int(model.geom_type[g]), np.asarray(model.geom_size[g], dtype=float)
         pos, quat = np.asarray(model.geom_pos[g], dtype=float), np.asarray(model.geom_quat[g], dtype=float)
         name = model.geom(g).name or f"{body}_geom{g}"
-        if kind in (kinds["capsule"], kinds["cylinder"]):
+        if kind in (mjtGeom.mjGEOM_CAPSULE, mjtGeom.mjGEOM_CYLINDER):
             axis = rotate_vector(quat, np.array([0.0, 0.0, size[1]]))
             pieces = [(name, pos - axis, pos + axis, size[0])]
-        elif kind in (kinds["sphere"], kinds["ellipsoid"]):
-            pieces = [(name, pos, pos, float(size.max() if kind == kinds["ellipsoid"] else size[0]))]
-        elif kind == kinds["box"]:
+        elif kind in (mjtGeom.mjGEOM_SPHERE, mjtGeom.mjGEOM_ELLIPSOID):
+            pieces = [(name, pos, pos, float(size.max() if kind == mjtGeom.mjGEOM_ELLIPSOID else size[0]))]
+        elif kind == mjtGeom.mjGEOM_BOX:
             long, mid, thin = np.argsort(size)[::-1]
             radius = size[thin]
             along = np.zeros(3)
