@@ -177,6 +177,7 @@ def test_locked_foot_holds_its_planted_part_still_and_fades_back_to_the_performe
 
 def test_constrained_retarget_of_crossed_arms_pulls_the_hands_apart(robot):
     """The plain solution of a pose the performer can reach but the robot's thick hands cannot."""
+    from mimicdata.retarget.ik import IkResult
     from mimicdata.retarget.physical import enforce
     from mimicdata.retarget.problem import IkProblem, Targets
 
@@ -194,7 +195,8 @@ def test_constrained_retarget_of_crossed_arms_pulls_the_hands_apart(robot):
     problem = IkProblem(tasks, chains, targets, root_pos, root_quat, np.zeros(robot.num_joints), config)
     before = robot.collision.pair_distances(body_pos, body_quat).distance.min(axis=1)
     assert before[15:].max() < -0.03 and before[:15].min() > 0.0
-    solved, _ = enforce(problem, robot, q, config.constraints, fps=30.0)
+    start = IkResult(q, body_pos, body_quat, np.zeros((T, len(tasks))), np.zeros((T, len(tasks))))
+    solved, _ = enforce(problem, robot, start, config.constraints, fps=30.0)
     after = robot.collision.pair_distances(*robot.forward_kinematics(root_pos, root_quat, solved)).distance
     assert after.min() > -0.005
     assert robot.limit_excess(solved).max() == 0.0

@@ -8,6 +8,7 @@ __all__ = [
     "rotation_quadratic_map",
     "right_multiplication_map",
     "rotate_vector",
+    "cross",
     "xyzw_to_wxyz",
     "wxyz_to_xyzw",
     "quat_normalize",
@@ -86,12 +87,23 @@ def _bilinear_rotate(p: np.ndarray, q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return quat_multiply(quat_multiply(p, np.concatenate([[0.0], v])), quat_conjugate(q))[1:]
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b for (..., 3) arrays that broadcast; component by component, several times faster than
+    np.cross on the many small batches the IK and the collision geometry run."""
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[..., 0] = ay * bz - az * by
+    out[..., 1] = az * bx - ax * bz
+    out[..., 2] = ax * by - ay * bx
+    return out
+
+
 def rotate_vector(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors v (..., 3) or a constant (3,) by unit wxyz quaternions q (..., 4)."""
-    w = q[..., :1]
-    u = q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    """Rotate vectors v (..., 3) or a constant (3,) by unit wxyz quaternions q (..., 4):
+    v + w t + u x t with t = 2 u x v, u the vector part."""
+    t = 2.0 * cross(q[..., 1:], v)
+    return v + q[..., :1] * t + cross(q[..., 1:], t)
 
 
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..geometry.rotations import quat_conjugate, quat_multiply, quat_to_rotvec
+from ..geometry.rotations import cross, quat_conjugate, quat_multiply, quat_to_rotvec
 from ..robot import RobotModel
 
 # Largest change of one joint in one iteration (rad): keeps a far start from
@@ -110,14 +110,16 @@ def directional_rates(
     """(N, n) rate at which each chain hinge moves point (N, 3) on body (N,) at frame (N,) along (N, 3)."""
     js = chain.joints
     axis, origin = kin.axis[frame][:, js], kin.origin[frame][:, js]  # (N, n, 3)
-    rate = np.einsum("njk,nk->nj", axis, np.cross(points, directions))
-    rate += np.einsum("njk,nk->nj", np.cross(origin, axis), directions)
+    rate = np.einsum("njk,nk->nj", axis, cross(points, directions))
+    rate += np.einsum("njk,nk->nj", cross(origin, axis), directions)
     return rate * robot.body_joint_mask[np.ix_(bodies, js)]
 
 
 @dataclass(frozen=True)
 class IkResult:
     joint_pos: np.ndarray  # (T, J)
+    body_pos: np.ndarray  # (T, B, 3) the robot's bodies at joint_pos, the base as given
+    body_quat: np.ndarray  # (T, B, 4)
     position_error: np.ndarray  # (T, K) metres; 0 for tasks without a position target
     orientation_error: np.ndarray  # (T, K) radians; 0 for tasks without an orientation target
 
@@ -181,19 +183,23 @@ def solve_ik(
         return IkResult(
             *(
                 np.concatenate([getattr(p, f) for p in parts])
-                for f in ("joint_pos", "position_error", "orientation_error")
+                for f in ("joint_pos", "body_pos", "body_quat", "position_error", "orientation_error")
             )
         )
     bodies = np.array([t.body for t in tasks])
     pos_w = np.sqrt([t.position_weight for t in tasks])
     rot_w = np.sqrt([t.orientation_weight for t in tasks])
+    oriented = np.flatnonzero(rot_w > 0)
     q = np.clip(np.array(joint_pos, dtype=float), robot.joint_lower, robot.joint_upper)
     for it in range(iterations + 1):
         body_pos, body_quat, origin, axis = robot.joint_frames(root_pos, root_quat, q)
         pos_target, rot_target = targets(body_pos, body_quat)
         p = body_pos[:, bodies]
         pos_err = pos_target - p
-        rot_err = quat_to_rotvec(quat_multiply(rot_target, quat_conjugate(body_quat[:, bodies])))
+        rot_err = np.zeros_like(pos_err)
+        rot_err[:, oriented] = quat_to_rotvec(
+            quat_multiply(rot_target[:, oriented], quat_conjugate(body_quat[:, bodies[oriented]]))
+        )
         if it == iterations:
             break
         # Component-major (..., T) from here: every operation runs on rows of T frames.
@@ -219,6 +225,8 @@ def solve_ik(
             )
     return IkResult(
         joint_pos=q,
+        body_pos=body_pos,
+        body_quat=body_quat,
         position_error=np.linalg.norm(pos_err, axis=-1) * (pos_w > 0),
         orientation_error=np.linalg.norm(rot_err, axis=-1) * (rot_w > 0),
     )

@@ -25,6 +25,7 @@ from ..robot import RobotModel
 from ..robot.collision import CollisionGeometry
 from .constraints import Floor, Places, SelfCollision
 from .formats import ConstraintSettings
+from .ik import IkResult
 from .problem import IkProblem
 
 PAIR_REACH = 0.03  # m: a pair (or geom) is checked at the frames where it comes this close to its bound
@@ -48,24 +49,27 @@ def _on_feet(robot: RobotModel, geometry: CollisionGeometry) -> np.ndarray:
 
 
 def enforce(
-    problem: IkProblem, robot: RobotModel, joint_pos: np.ndarray, settings: ConstraintSettings, fps: float
+    problem: IkProblem, robot: RobotModel, solved: IkResult, settings: ConstraintSettings, fps: float
 ) -> tuple[np.ndarray, IkProblem]:
     """Joint angles, and the problem with its base lifted, that keep the robot's collision geometry
-    apart and above the floor; (joint_pos, problem) unchanged for a robot without collision geometry."""
+    apart and above the floor, from a plain solve; (its joint_pos, problem) unchanged for a robot
+    without collision geometry."""
     geometry = robot.collision
     if geometry is None:
-        return joint_pos, problem
-    joint_pos = _refine(problem, robot, joint_pos, settings, geometry, fps)
+        return solved.joint_pos, problem
+    solved = _refine(problem, robot, solved, settings, geometry, fps)
     if settings.floor is None:
-        return joint_pos, problem
-    body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, joint_pos)
-    depth = settings.floor.margin - geometry.lowest_points(body_pos, body_quat)[:, ~_on_feet(robot, geometry)].min(axis=1)
+        return solved.joint_pos, problem
+    lowest = geometry.lowest_points(solved.body_pos, solved.body_quat)[:, ~_on_feet(robot, geometry)].min(axis=1)
+    depth = settings.floor.margin - lowest
     if depth.max() <= 1e-3:
-        return joint_pos, problem
+        return solved.joint_pos, problem
     root_pos = problem.root_pos.copy()
     root_pos[:, 2] += smooth_envelope(np.maximum(depth, 0.0), fps)
     problem = replace(problem, root_pos=root_pos)
-    return _refine(problem, robot, joint_pos, settings, geometry, fps), problem
+    body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, solved.joint_pos)
+    lifted = replace(solved, body_pos=body_pos, body_quat=body_quat)
+    return _refine(problem, robot, lifted, settings, geometry, fps).joint_pos, problem
 
 
 def smooth_envelope(need: np.ndarray, fps: float) -> np.ndarray:
@@ -81,20 +85,21 @@ def smooth_envelope(need: np.ndarray, fps: float) -> np.ndarray:
 def _refine(
     problem: IkProblem,
     robot: RobotModel,
-    joint_pos: np.ndarray,
+    solved: IkResult,
     settings: ConstraintSettings,
     geometry: CollisionGeometry,
     fps: float,
-) -> np.ndarray:
+) -> IkResult:
     """Solve again, with the constraints on, the frames where the plain solution comes near them.
 
     Each bound the plain solution breaks is raised by what it lacks, smoothed over time (smooth_envelope):
     where a hand passes 3 cm into the torso at one frame, the solver is asked for the margin plus
     a clearance that grows and fades over the neighbouring frames, so the corrected limb moves
     without corners and the IK's active set never switches between two frames.
+    `solved` carries the bodies of its joint angles; so does the result (errors as `solved` gave them).
     """
-    body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, joint_pos)
-    T = len(joint_pos)
+    body_pos, body_quat = solved.body_pos, solved.body_quat
+    T = len(solved.joint_pos)
     near = np.zeros(T, dtype=bool)
     built: list[tuple[type[SelfCollision] | type[Floor], Places, dict]] = []
     if settings.self_collision is not None and len(geometry.pairs):
@@ -118,25 +123,23 @@ def _refine(
         built.append((Floor, Places.where(lowest < clearance + PAIR_REACH, clearance), {}))
     picked = np.flatnonzero(near)
     if not len(picked):
-        return joint_pos
+        return solved
     all_constraints = tuple(kind(geometry=geometry, places=places, weight=settings.weight, **extra)
                             for kind, places, extra in built)
-    reference = joint_pos
-    joint_pos = joint_pos.copy()
+    reference = solved.joint_pos
+    joint_pos, body_pos, body_quat = reference.copy(), body_pos.copy(), body_quat.copy()
     done = 0
     # Rounds of a few iterations; a frame whose bounds all hold leaves the next round.
     while done < settings.iterations and len(picked):
         rounds = min(ROUND, settings.iterations - done)
         constraints = tuple(c.at(picked) for c in all_constraints)
-        solved = problem.solve(robot, picked, start=joint_pos[picked], constraints=constraints, iterations=rounds,
-                               posture=(reference[picked], settings.posture_weight), max_step=settings.max_step)
-        joint_pos[picked] = solved.joint_pos
+        step = problem.solve(robot, picked, start=joint_pos[picked], constraints=constraints, iterations=rounds,
+                             posture=(reference[picked], settings.posture_weight), max_step=settings.max_step)
+        joint_pos[picked], body_pos[picked], body_quat[picked] = step.joint_pos, step.body_pos, step.body_quat
         done += rounds
-        body_pos, body_quat = robot.forward_kinematics(problem.root_pos[picked], problem.root_quat[picked],
-                                                       joint_pos[picked])
         still = np.zeros(len(picked), dtype=bool)
         for c in constraints:
-            short = c.shortfall(body_pos, body_quat) > SETTLED
+            short = c.shortfall(step.body_pos, step.body_quat) > SETTLED
             still[c.places.frame[short]] = True
         picked = picked[still]
-    return joint_pos
+    return replace(solved, joint_pos=joint_pos, body_pos=body_pos, body_quat=body_quat)

@@ -233,9 +233,10 @@ def retarget_skeleton(
     if settings is not None and settings.stance_lock is not None:
         parts = marker_contacts(scaled.feet, scaled.feet_rest, fps)
         problem = _with_feet_locked(problem, robot, parts, fps, settings.stance_lock.blend)
-    joint_pos = problem.solve(robot).joint_pos
+    solved = problem.solve(robot)
+    joint_pos = solved.joint_pos
     if settings is not None:
-        joint_pos, problem = enforce(problem, robot, joint_pos, settings, fps)
+        joint_pos, problem = enforce(problem, robot, solved, settings, fps)
     if settings is not None and settings.speed_limits:
         # Before smoothing and clipping, which both keep a speed bound (speed.py).
         joint_pos = limit_joint_speed(joint_pos, robot.velocity_limit, fps)
