@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from ..errors import InputError
-from ..geometry.rotations import matrix_to_quat
+from ..geometry.rotations import matrix_to_quat, quat_multiply, rotate_vector
 from ..motion import MAX_FPS, SkeletonMotion
 from ._common import read_bytes
 
@@ -82,18 +82,21 @@ def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion
     fps = frame_rate(frame_time)
     data, notes = _read_frames(path, raw, joints, declared)
     to_z_up = UP_AXIS_TO_Z_UP[up_axis] * 1.0
-    positions, rotations = _forward(joints, data)
+    positions, quats = _forward(joints, data)
     rest_positions, _ = _forward(joints, None)
     positions = np.einsum("ij,tkj->tki", to_z_up, positions) * length_unit
     rest_positions = (rest_positions[0] @ to_z_up.T) * length_unit
-    world_rot = np.einsum("ij,tkjl->tkil", to_z_up, rotations)
-    rest_quat = np.broadcast_to(matrix_to_quat(to_z_up), (len(joints), 4)).copy()
+    # Turning the world turns every orientation: q' = q_axes q, one sign per quaternion (w >= 0).
+    axes = matrix_to_quat(to_z_up)
+    world_quat = quat_multiply(np.broadcast_to(axes, quats.shape), quats)
+    world_quat *= np.where(world_quat[..., :1] < 0, -1.0, 1.0)
+    rest_quat = np.broadcast_to(axes, (len(joints), 4)).copy()
     return SkeletonMotion(
         fps=fps,
         joint_names=tuple(j.name for j in joints),
         parents=tuple(j.parent for j in joints),
         positions=positions,
-        rotations=matrix_to_quat(world_rot),
+        rotations=world_quat,
         rest_positions=rest_positions,
         rest_rotations=rest_quat,
         notes=tuple(notes),
@@ -191,30 +194,25 @@ def _read_frames(path: Path, raw: bytes, joints: list[_Joint], declared: int) ->
     return values.reshape(len(lines), columns), notes
 
 
-def _axis_rotations(angles_deg: np.ndarray, axis: int) -> np.ndarray:
-    """(T, 3, 3) rotations about one coordinate axis."""
-    a = np.deg2rad(angles_deg)
-    c, s = np.cos(a), np.sin(a)
-    out = np.zeros(a.shape + (3, 3))
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    out[:, axis, axis] = 1.0
-    out[:, i, i] = c
-    out[:, j, j] = c
-    out[:, i, j] = -s
-    out[:, j, i] = s
+def _axis_quats(angles_deg: np.ndarray, axis: int) -> np.ndarray:
+    """(T, 4) wxyz rotations about one coordinate axis."""
+    half = np.deg2rad(angles_deg) * 0.5
+    out = np.zeros(half.shape + (4,))
+    out[:, 0] = np.cos(half)
+    out[:, 1 + axis] = np.sin(half)
     return out
 
 
 def _forward(joints: list[_Joint], data: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """World positions (T, J, 3) and rotation matrices (T, J, 3, 3) in file axes and units.
+    """World positions (T, J, 3) and wxyz orientations (T, J, 4) in file axes and units.
 
     With no data, the rest pose: every rotation zero, the root at the origin.
     """
     T = 1 if data is None else data.shape[0]
     positions = np.zeros((T, len(joints), 3))
-    rotations = np.zeros((T, len(joints), 3, 3))
+    quats = np.zeros((T, len(joints), 4))
     for k, joint in enumerate(joints):
-        local_rot = np.broadcast_to(np.eye(3), (T, 3, 3))
+        local_quat = np.broadcast_to([1.0, 0.0, 0.0, 0.0], (T, 4))
         has_position = data is not None and any(c in _POSITION_CHANNELS for c in joint.channels)
         # Position channels replace the OFFSET, which for a root usually repeats
         # frame 0's position and must not be added on top; the rest pose puts
@@ -226,15 +224,15 @@ def _forward(joints: list[_Joint], data: np.ndarray | None) -> tuple[np.ndarray,
                 break
             values = data[:, joint.first_column + c]
             if channel in _ROTATION_CHANNELS:
-                # Channels compose left to right: R = R_first @ R_second @ R_third.
-                local_rot = local_rot @ _axis_rotations(values, _ROTATION_CHANNELS[channel])
+                # Channels compose left to right: R = R_first R_second R_third.
+                local_quat = quat_multiply(local_quat, _axis_quats(values, _ROTATION_CHANNELS[channel]))
             else:
                 local_pos[:, _POSITION_CHANNELS[channel]] = values
         if joint.parent < 0:
             positions[:, k] = local_pos
-            rotations[:, k] = local_rot
+            quats[:, k] = local_quat
         else:
-            parent_rot = rotations[:, joint.parent]
-            positions[:, k] = positions[:, joint.parent] + np.einsum("tij,tj->ti", parent_rot, local_pos)
-            rotations[:, k] = parent_rot @ local_rot
-    return positions, rotations
+            parent_quat = quats[:, joint.parent]
+            positions[:, k] = positions[:, joint.parent] + rotate_vector(parent_quat, local_pos)
+            quats[:, k] = quat_multiply(parent_quat, local_quat)
+    return positions, quats
