@@ -12,6 +12,7 @@ import yaml
 from conftest import SHARED_DATA, mujoco_fk, quat_angle, require_shared
 from mimicdata.build.dataset import BuildOptions, build_dataset
 from mimicdata.dataset.manifest import read_manifest
+from mimicdata.dataset.shards import SCHEMA_VERSION
 from mimicdata.sources import read_motion
 from mimicdata.spec import load_spec
 from mimicdata.stages.resample import resampled_frame_count
@@ -83,7 +84,7 @@ def test_shard_contents_match_inputs(built, robot):
         np.testing.assert_array_equal(starts, np.concatenate([[0], np.cumsum(lengths)[:-1]]))
         assert int(lengths.sum()) == data["joint_pos"].shape[0] == data["body_pos_w"].shape[0]
         assert list(data["clip_ids"]) == sorted(data["clip_ids"])
-        assert (data["clip_fps"] == 30).all() and int(data["fps"]) == 30 and int(data["schema_version"]) == 1
+        assert (data["clip_fps"] == 30).all() and int(data["fps"]) == 30 and int(data["schema_version"]) == SCHEMA_VERSION
         split = shard_path.parent.name
         for k, cid in enumerate(data["clip_ids"]):
             cid = str(cid)

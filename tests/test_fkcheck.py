@@ -107,7 +107,9 @@ def test_cli_passes_a_built_dataset_once_per_clip(tmp_path):
     from mimicdata.build.dataset import BuildOptions, build_dataset
 
     report = build_dataset(REPO / "specs" / "sample.yaml", BuildOptions(output_root=tmp_path))
-    kept = sum(info.clips for info in report.splits.values())
+    # Every clip stored: the train and val splits, and the failures partition (which check-fk checks too).
+    kept = sum(info.clips for info in report.splits.values()) + (report.failures.clips if report.failures else 0)
+    assert report.failures is not None and report.failures.clips == 1
     result = _run("--npz", str(tmp_path / "sample"), "--frames", "10", "--json")
     assert result.exit_code == 0, result.output
     import json

@@ -14,14 +14,14 @@ from mimicdata.commands.inspect_dataset import inspect_dataset
 from mimicdata.commands.report_html import write_report
 from mimicdata.commands.split_shards import split_shards
 from mimicdata.dataset.manifest import read_manifest
-from mimicdata.dataset.shards import Shard, ShardClip, write_shard
+from mimicdata.dataset.shards import SCHEMA_VERSION, Shard, ShardClip, write_shard
 from mimicdata.errors import InputError
 
 
 def test_summary_of_a_built_dataset_matches_its_shards_and_record(built_sample, robot):
     summary = inspect_dataset(built_sample).summary()
     info = json.loads((built_sample / "build_info.json").read_text())
-    assert summary["kind"] == "dataset" and summary["schema_version"] == 1 and summary["fps"] == [30.0]
+    assert summary["kind"] == "dataset" and summary["schema_version"] == SCHEMA_VERSION and summary["fps"] == [30.0]
     assert summary["joint_names"] == list(robot.joint_names) and summary["body_names"] == list(robot.body_names)
     for split in ("train", "val"):
         assert summary["splits"][split]["clips"] == info["splits"][split]["clips"]
@@ -38,11 +38,12 @@ def test_summary_of_a_built_dataset_matches_its_shards_and_record(built_sample, 
 
 def test_joint_ranges_and_root_heights_are_those_stored(built_sample, robot):
     found = inspect_dataset(built_sample)
-    joints = np.concatenate([Shard(p)["joint_pos"] for p in sorted(built_sample.glob("*/shard_*.npz"))])
+    stored = sorted(p for split in ("train", "val") for p in built_sample.glob(f"{split}/shard_*.npz"))  # not failures
+    joints = np.concatenate([Shard(p)["joint_pos"] for p in stored])
     np.testing.assert_array_equal(found.joint_min, joints.min(axis=0))
     np.testing.assert_array_equal(found.joint_max, joints.max(axis=0))
     pelvis = robot.body_index(robot.root_body)
-    heights = np.concatenate([Shard(p)["body_pos_w"][:, pelvis, 2] for p in sorted(built_sample.glob("*/shard_*.npz"))])
+    heights = np.concatenate([Shard(p)["body_pos_w"][:, pelvis, 2] for p in stored])
     np.testing.assert_array_equal(np.sort(found.root_height), np.sort(heights))
     assert not any(j["beyond_limits"] for j in found.summary()["joints"])
 
@@ -116,7 +117,8 @@ def test_cli_text_json_and_errors(built_sample, tmp_path):
     runner = CliRunner()
     text = runner.invoke(app, ["inspect-dataset", str(built_sample)])
     assert text.exit_code == 0, text.output
-    assert "schema 1" in text.output and "rejected: 1 (too_short: 1)" in text.output
+    assert f"schema {SCHEMA_VERSION}" in text.output and "rejected: 1 (too_short: 1)" in text.output
+    assert "failures/: 1 rejected clips" in text.output and "quality score min/p10/p50" in text.output
     assert "train/shard_000.npz" in text.output
     as_json = runner.invoke(app, ["inspect-dataset", str(built_sample), "--json", "--report", str(tmp_path / "r")])
     assert as_json.exit_code == 0

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch", reason="the loaders need torch (pip install
 
 from torch.utils.data import DataLoader  # noqa: E402
 
-from mimicdata.dataset.shards import ShardClip, frame_widths, write_shard  # noqa: E402
+from mimicdata.dataset.shards import SCHEMA_VERSION, ShardClip, frame_widths, write_shard  # noqa: E402
 from mimicdata.errors import ShardError  # noqa: E402
 from mimicdata.motion import ARRAY_KEYS  # noqa: E402
 from mimicdata.training.loaders import MotionWindows, MotionWindowStream  # noqa: E402
@@ -69,7 +69,7 @@ def test_every_window_stays_inside_its_clip(labelled):
 
 def test_single_items_match_batches_and_names_fps_schema_are_exposed(labelled):
     ds = MotionWindows(labelled, window=10)
-    assert ds.fps == 50 and ds.schema_version == 1 and ds.keys == list(ARRAY_KEYS)
+    assert ds.fps == 50 and ds.schema_version == SCHEMA_VERSION and ds.keys == list(ARRAY_KEYS)
     assert ds.joint_names[0] == "j0" and len(ds.body_names) == B
     batch = ds[[7, 3, 100]]
     for i, flat in enumerate([7, 3, 100]):
@@ -159,7 +159,7 @@ def test_shards_that_disagree_are_refused(labelled, tmp_path, change):
         arrays = {k: data[k] for k in data.files}
     arrays[change] = {
         "fps": np.array(30),
-        "schema_version": np.array(2),
+        "schema_version": np.array(SCHEMA_VERSION + 1),
         "joint_names": np.array([f"k{i}" for i in range(J)]),
     }[change]
     np.savez(tmp_path / "shard_001.npz", **arrays)

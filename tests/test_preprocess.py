@@ -21,7 +21,7 @@ FEET = ("left_ankle_roll_link", "right_ankle_roll_link")
 
 
 def test_normalize_root_xy_and_ground_align_on_the_sole(robot):
-    out = preprocess(_clip(robot), PreprocessSpec(normalize_root_xy=True, ground_align="clip_min_foot"), robot)
+    out = preprocess(_clip(robot), PreprocessSpec(normalize_root_xy=True, ground_align="clip_min_foot"), robot).clip
     np.testing.assert_allclose(out.body_pos_w[0, 0, :2], 0.0, atol=1e-12)
     soles = robot.lowest_sole_heights(out.body_pos_w, out.body_quat_w, FEET)
     assert abs(soles.min()) < 1e-9
@@ -31,7 +31,7 @@ def test_normalize_root_xy_and_ground_align_on_the_sole(robot):
 
 def test_first_frame_foot_uses_frame_zero(robot):
     clip = _clip(robot, lift=lambda t: -0.1 * t)  # sinks over time
-    out = preprocess(clip, PreprocessSpec(ground_align="first_frame_foot"), robot)
+    out = preprocess(clip, PreprocessSpec(ground_align="first_frame_foot"), robot).clip
     soles = robot.lowest_sole_heights(out.body_pos_w, out.body_quat_w, FEET)
     assert abs(soles[0].min()) < 1e-9 and soles[-1].min() < -0.2
 
@@ -49,8 +49,10 @@ def test_first_frame_foot_uses_frame_zero(robot):
     ],
 )
 def test_filters_reject_with_reasons(robot, options, make, reason, words):
-    out = preprocess(_clip(robot, **make), PreprocessSpec(**options), robot)
+    done = preprocess(_clip(robot, **make), PreprocessSpec(**options), robot)
+    out = done.rejection
     assert isinstance(out, Rejection) and out.reason == reason and words in out.detail, out
+    assert done.clip is not None and done.quality_score is not None  # kept for the failures partition
 
 
 def test_filters_pass_clips_inside_limits(robot):
@@ -58,11 +60,13 @@ def test_filters_pass_clips_inside_limits(robot):
                              min_peak_body_height=1.0, max_all_off_ground_s=1.2, max_feet_off_ground_s=1.2)
     hop = lambda t: 0.5 * np.clip(np.sin(np.pi * (t - 1)), 0, None) * (t < 2)  # noqa: E731
     out = preprocess(_clip(robot, speed=3.0, lift=hop), options, robot)
-    assert not isinstance(out, Rejection)
+    assert out.rejection is None and out.clip is not None
 
 
 def test_non_finite_values_are_rejected(robot):
     clip = _clip(robot)
     clip.joint_vel[5, 3] = np.nan
-    out = preprocess(clip, PreprocessSpec(), robot)
+    done = preprocess(clip, PreprocessSpec(), robot)
+    out = done.rejection
     assert isinstance(out, Rejection) and out.reason == "non_finite" and "frame 5" in out.detail
+    assert done.clip is None  # nothing that could be stored, not even among the failures

@@ -50,11 +50,11 @@ KARATE = ("npz", "npz", "g1moves", "B_BowKarate.npz")  # a few steps over a join
 def test_each_filter_rejects_a_clip_that_breaks_it_and_keeps_one_that_does_not(key, limit, reason, broken, clean):
     robot = load_robot()
     options = PreprocessSpec(**{key: limit})
-    rejected = preprocess(_clip(*broken), options, robot)
+    rejected = preprocess(_clip(*broken), options, robot).rejection
     assert isinstance(rejected, Rejection) and rejected.reason == reason
     assert f"preprocess.{key}" in rejected.detail
-    assert not isinstance(preprocess(_clip(*clean), options, robot), Rejection)
-    assert not isinstance(preprocess(_clip(*broken), PreprocessSpec(), robot), Rejection)  # off by default
+    assert preprocess(_clip(*clean), options, robot).rejection is None
+    assert preprocess(_clip(*broken), PreprocessSpec(), robot).rejection is None  # off by default
 
 
 def test_joint_limit_excess_counts_only_what_goes_well_past_a_range():
@@ -70,9 +70,9 @@ def test_joint_limit_excess_counts_only_what_goes_well_past_a_range():
     measured = measure_clip(replace(clip, joint_pos=q), robot, robot.body_index(robot.root_body), 0.5)
     assert measured.limit_excess_frames == pytest.approx(30 / clip.num_frames)
     options = PreprocessSpec(max_joint_limit_excess_frames=0.001)
-    rejected = preprocess(replace(clip, joint_pos=q), options, robot)
+    rejected = preprocess(replace(clip, joint_pos=q), options, robot).rejection
     assert isinstance(rejected, Rejection) and rejected.reason == "joint_limits_exceeded"
-    assert not isinstance(preprocess(clip, options, robot), Rejection)
+    assert preprocess(clip, options, robot).rejection is None
 
 
 def test_a_build_rejects_by_the_gate_and_reports_why(tmp_path):

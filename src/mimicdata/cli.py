@@ -386,6 +386,15 @@ def _inspection_text(s: dict) -> str:
     reasons = ", ".join(f"{k}: {v}" for k, v in rej["by_reason"].items())
     lines.append(f"  rejected: {rej['clips']}" + (f" ({reasons})" if reasons else ""))
     lines += [f"    {r['clip_id']}: {r.get('detail') or r.get('reason')}" for r in rej["list"]]
+    failed = s.get("failures") or {}
+    if failed.get("clips"):
+        reasons = ", ".join(f"{k}: {v}" for k, v in failed["by_reason"].items())
+        lines.append(f"  failures/: {failed['clips']} rejected clips, {failed['frames']} frames, kept for analysis "
+                     f"({reasons}); loaders read them only with split='failures'")
+    if q := s.get("quality_score"):
+        lowest = ", ".join(f"{c['clip_id']} {c['quality_score']:.2f}" for c in q["lowest"])
+        lines.append(f"  quality score min/p10/p50: {q['min']:.2f} / {q['p10']:.2f} / {q['p50']:.2f} "
+                     f"over {q['clips']} clips; lowest: {lowest}")
     if s.get("retarget_quality"):
         lines.append(_retarget_line(s["retarget_quality"]))
     lines += [f"  duplicates ({d['how']}): {', '.join(d['clip_ids'])}" for d in s.get("duplicates") or []]

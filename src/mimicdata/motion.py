@@ -59,6 +59,7 @@ class MotionClip:
     body_lin_vel_w: np.ndarray  # (T, B, 3)
     body_ang_vel_w: np.ndarray  # (T, B, 3)
     notes: tuple[str, ...] = field(default=())
+    body_contacts: np.ndarray | None = None  # (T, B) bool, which bodies touch the floor (stages/contacts.py)
 
     @property
     def num_frames(self) -> int:

@@ -136,14 +136,14 @@ class ClipCache:
     # ------------------------------------------------------------ clip level
 
     def load_clip(self, key: str) -> tuple[dict, Path | None] | None:
-        """(result fields, path of the clip file or None for a rejection), or None on a miss."""
+        """(result fields, path of the clip file or None for a rejection without one), or None on a miss."""
         meta = self._entry("clip", key, ".json")
         try:
             fields = json.loads(meta.read_text())
         except (OSError, ValueError):
             return None
-        if not fields.get("kept"):
-            return fields, None
+        if "sha256" not in fields:
+            return fields, None  # a rejection without a clip file
         clip = self._entry("clip", key, ".npz")
         try:
             intact = file_sha256(clip) == fields.get("sha256")

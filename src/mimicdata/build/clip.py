@@ -9,10 +9,11 @@ the cache where it can, and never raising for a bad clip.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..motion import MotionClip, ReadMotion, RobotMotion, SkeletonMotion
 from ..robot import RobotModel, load_robot
 from ..sources import read_motion
 from ..spec import DatasetSpec, PreprocessSpec, SourceSpec
+from ..stages.contacts import body_contacts
 from ..stages.fk import motion_to_clip
 from ..stages.mirror import mirror_motion
 from ..stages.preprocess import Rejection, preprocess
@@ -49,8 +51,15 @@ def read_robot_motion(source: SourceSpec, path: Path, robot: RobotModel) -> Read
 
 @dataclass(frozen=True)
 class FinishedClip:
-    clip: MotionClip
+    """A clip as it is stored, with its contact labels and quality score, or why it is left out.
+
+    A rejected clip that could be processed keeps its clip (for the failures partition); `clip` is
+    None only for one that could not (NaN or Inf in it)."""
+
+    clip: MotionClip | None
     flags: tuple[str, ...]  # kept, but worth a look (joint limits)
+    quality_score: float  # NaN without a clip
+    rejection: Rejection | None = None
 
 
 def finish_clip(
@@ -60,9 +69,9 @@ def finish_clip(
     options: PreprocessSpec,
     lap: Callable[[str], None] | None = None,
     retarget: dict[str, Any] | None = None,
-) -> FinishedClip | Rejection:
+) -> FinishedClip:
     """A robot motion -> a stored clip at `fps`, or why it is left out. `lap(stage)` is told as each stage ends;
-    `retarget` is the motion's retarget quality, for the filters that read it."""
+    `retarget` is the motion's retarget quality, for the filters and the score that read it."""
     lap = lap or (lambda stage: None)
     motion = resample(motion, fps)
     lap("resample")
@@ -70,9 +79,12 @@ def finish_clip(
     lap("fk")
     processed = preprocess(clip, options, robot, retarget)
     lap("preprocess")
-    if isinstance(processed, Rejection):
-        return processed
-    return FinishedClip(processed, tuple(limit_flags(processed.joint_pos, robot)))
+    if processed.clip is None:
+        return FinishedClip(None, (), math.nan, processed.rejection)
+    clip = replace(processed.clip, body_contacts=body_contacts(robot, processed.clip))
+    lap("contacts")
+    assert processed.quality_score is not None  # measured whenever there is a clip
+    return FinishedClip(clip, tuple(limit_flags(clip.joint_pos, robot)), processed.quality_score, processed.rejection)
 
 
 def limit_flags(joint_pos: np.ndarray, robot: RobotModel) -> list[str]:
@@ -106,10 +118,13 @@ class ClipResult:
     cache: str = ""  # "clip" or "motion" when a cache level served it, "" when computed
     input_identity: str = ""  # see cache.file_identity; with input_sha256, remembered for the next build
     quality: dict[str, Any] | None = None  # a retargeted clip's quality measures
+    quality_score: float | None = None  # stages.measures.quality_score of the clip as stored (kept or not)
+    stored: bool = False  # a clip file was written: kept, or rejected but processable (the failures partition)
     signature: list[float] = field(default_factory=list)  # mean joint angles of the kept clip (build/duplicates.py)
 
 
-CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes", "quality", "signature")  # what a clip-level hit restores
+CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes", "quality", "quality_score", "stored",
+                 "signature")  # what a clip-level hit restores
 
 
 def process_clip(
@@ -183,19 +198,23 @@ def process_clip(
         lap("ingest")
         finished = finish_clip(motion, robot, spec.target_fps, spec.preprocess, lap, read.quality)
         clip_sha256 = ""
-        if isinstance(finished, Rejection):
-            result.reason, result.detail = finished.reason, finished.detail
-        else:
-            result.flags = list(finished.flags)
+        if finished.rejection is not None:
+            result.reason, result.detail = finished.rejection.reason, finished.rejection.detail
+        if finished.clip is not None:
+            # Rejected clips are written too: the build packs them into the failures partition.
             with writing(clip_path):
-                clip_sha256 = write_clip(clip_path, item.clip_id, finished.clip, source.weight, durable=False)
+                clip_sha256 = write_clip(clip_path, item.clip_id, finished.clip, source.weight, durable=False,
+                                         quality=finished.quality_score)
             lap("write")
-            result.kept = True
+            result.stored, result.quality_score = True, finished.quality_score
+            result.kept = finished.rejection is None
+            result.flags = list(finished.flags)
             result.num_frames = finished.clip.num_frames
-            result.signature = [float(v) for v in finished.clip.joint_pos.mean(axis=0)]
+            if result.kept:
+                result.signature = [float(v) for v in finished.clip.joint_pos.mean(axis=0)]
         if cache:
             with writing(cache.root):
-                cache.store_clip(clip_key, _cached_fields(result), clip_path if result.kept else None, clip_sha256)
+                cache.store_clip(clip_key, _cached_fields(result), clip_path if result.stored else None, clip_sha256)
     except BuildError:
         raise  # the build's own writes failed (disk full, read-only): no clip is to blame
     except MimicdataError as exc:

@@ -7,6 +7,7 @@ directory that replaces the dataset only once everything is written.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 from .. import __version__
-from ..dataset.layout import BUILD_INFO, SPLITS, is_mimicdata_dataset
+from ..dataset.layout import BUILD_INFO, FAILURES, SPLITS, is_mimicdata_dataset
 from ..dataset.manifest import ManifestRow, write_manifest
 from ..dataset.report import (
     BuildReport,
@@ -237,17 +238,22 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     split_of = assign_splits(kept, spec.val_percent, spec.hash_salt, spec.split.group_pattern, same_as)
     bound = options.max_shard_size_mb * 1e6
     per_frame = bytes_per_frame(robot.num_joints, len(robot.body_names))
-    rows: list[ManifestRow] = []
-    splits_report: dict[str, SplitEntry] = {}
-    for split in SPLITS:
-        ids = sorted(cid for cid, s in split_of.items() if s == split)
-        shards = _pack(ids, {cid: kept[cid].num_frames * per_frame for cid in ids}, bound)
-        shard_reports = []
-        for n, group in enumerate(shards):
-            rel = f"{split}/shard_{n:03d}.npz"
+
+    def weight(r: ClipResult) -> float:
+        by_quality = spec.preprocess.weight_by_quality and r.quality_score is not None
+        return sources[r.source].weight * (r.quality_score if by_quality else 1.0)
+
+    def pack(partition: str, chosen: dict[str, ClipResult]) -> tuple[SplitEntry, dict[str, tuple[str, int]]]:
+        """Shards of one partition; and where each clip landed (shard relative to the dataset, index)."""
+        ids = sorted(chosen)
+        shard_reports, where = [], {}
+        for n, group in enumerate(_pack(ids, {cid: chosen[cid].num_frames * per_frame for cid in ids}, bound)):
+            rel = f"{partition}/shard_{n:03d}.npz"
             clips = [
-                ShardClip(cid, kept[cid].num_frames, sources[kept[cid].source].weight,
-                          clip_file_loader(_clip_path(staging, item_of[cid])))
+                ShardClip(cid, chosen[cid].num_frames, weight(chosen[cid]),
+                          clip_file_loader(_clip_path(staging, item_of[cid])),
+                          _score(chosen[cid]),
+                          None if chosen[cid].kept else (chosen[cid].reason, chosen[cid].detail))
                 for cid in group
             ]
             digest = write_shard(
@@ -257,20 +263,32 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
             shard_reports.append(
                 ShardEntry(path=rel, clips=len(clips), frames=frames, bytes=(staging / rel).stat().st_size, sha256=digest)
             )
-            for index, cid in enumerate(group):
-                r = kept[cid]
-                rows.append(ManifestRow(cid, r.source, r.file_rel, r.num_frames, spec.target_fps, split, rel,
-                                        index, sources[r.source].weight, r.input_sha256))
-        frames = sum(kept[cid].num_frames for cid in ids)
-        splits_report[split] = SplitEntry(
-            clips=len(ids), frames=frames, hours=round(frames / spec.target_fps / 3600, 6), shards=shard_reports
-        )
+            where.update({cid: (rel, index) for index, cid in enumerate(group)})
+        frames = sum(chosen[cid].num_frames for cid in ids)
+        entry = SplitEntry(clips=len(ids), frames=frames, hours=round(frames / spec.target_fps / 3600, 6),
+                           shards=shard_reports)
+        return entry, where
+
+    rows: list[ManifestRow] = []
+    splits_report: dict[str, SplitEntry] = {}
+    for split in SPLITS:
+        splits_report[split], where = pack(split, {cid: r for cid, r in kept.items() if split_of[cid] == split})
+        for cid, (rel, index) in where.items():
+            r = kept[cid]
+            rows.append(ManifestRow(cid, r.source, r.file_rel, r.num_frames, spec.target_fps, split, rel,
+                                    index, weight(r), r.input_sha256, _score(r)))
+    failed = {r.clip_id: r for r in results if r.stored and not r.kept}
+    failures, stored_at = pack(FAILURES, failed) if failed else (None, {})
     write_manifest(staging / "manifest_resolved.csv", rows)
     if not spec.has_clip_sources:
         shutil.rmtree(staging / "clips", ignore_errors=True)
+    else:
+        for cid in failed:  # clips/ holds the kept clips; the failures partition holds the others
+            _clip_path(staging, item_of[cid]).unlink(missing_ok=True)
     timings["shards"] = time.perf_counter() - t0
     timings.update({f"clip_stage_{k}_cpu": v for k, v in stage_totals.items()})
-    report = _report(spec, options, robot, scans, results, splits_report, timings)
+    report = _report(spec, options, robot, scans, results, splits_report, timings, stored_at)
+    report.failures = failures
     report.duplicates = [DuplicateEntry(clip_ids=list(g.clip_ids), how=g.how, kept_all=not spec.preprocess.drop_duplicates)
                          for g in found]
     report.cache = CacheUse(dir=str(cache.root) if cache else None, clips_from_cache=served["clip"],
@@ -280,6 +298,10 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report.fk_check = _sampled_fk_check(staging, rows, robot)
         report.timings_s["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _score(result: ClipResult) -> float:
+    return math.nan if result.quality_score is None else result.quality_score
 
 
 def _nothing_survived(report: BuildReport) -> str:
@@ -358,7 +380,7 @@ def _pack(ids: list[str], sizes: dict[str, float], bound: float) -> list[list[st
     return shards
 
 
-def _report(spec, options, robot, scans, results, splits_report, timings) -> BuildReport:
+def _report(spec, options, robot, scans, results, splits_report, timings, stored_at=None) -> BuildReport:
     per_source: dict[str, SourceEntry] = {}
     for s in spec.sources:
         mine = [r for r in results if r.source == s.name]
@@ -384,7 +406,9 @@ def _report(spec, options, robot, scans, results, splits_report, timings) -> Bui
                              fk_check=options.fk_check, strict=options.strict),
         sources=per_source,
         rejected=[
-            Rejection(clip_id=r.clip_id, source=r.source, file=r.file_rel, reason=r.reason, detail=r.detail)
+            Rejection(clip_id=r.clip_id, source=r.source, file=r.file_rel, reason=r.reason, detail=r.detail,
+                      quality_score=r.quality_score, shard=(stored_at or {}).get(r.clip_id, (None, None))[0],
+                      clip_index=(stored_at or {}).get(r.clip_id, (None, None))[1])
             for r in by_id if not r.kept
         ],
         flagged=[FlaggedClip(clip_id=r.clip_id, flags=r.flags) for r in by_id if r.flags],

@@ -15,7 +15,6 @@ from ..dataset.shards import write_clip
 from ..errors import BuildError, MimicdataError
 from ..robot import load_robot
 from ..spec import PreprocessSpec, SourceSpec
-from ..stages.preprocess import Rejection
 
 
 @dataclass
@@ -42,11 +41,11 @@ def ingest_one(item: ClipItem, source: SourceSpec, robot_spec: str, output: Path
         result.quality = read.quality
         # Clip files store an integer rate: the source's own, rounded, unless asked.
         finished = finish_clip(motion, robot, fps or max(1, round(motion.fps)), PreprocessSpec())
-        if isinstance(finished, Rejection):
-            result.error = finished.detail
+        if finished.rejection is not None or finished.clip is None:
+            result.error = finished.rejection.detail if finished.rejection else "no clip"
         else:
             target = output / f"{item.rel}.npz"
-            write_clip(target, item.clip_id, finished.clip, source.weight)
+            write_clip(target, item.clip_id, finished.clip, source.weight, quality=finished.quality_score)
             result.output, result.num_frames = str(target), finished.clip.num_frames
             result.flags = list(finished.flags)
         result.notes = list(notes)

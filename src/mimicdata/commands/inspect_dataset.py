@@ -8,6 +8,7 @@ read one clip at a time, so a dataset of any size fits in memory.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,16 @@ from typing import Any
 import numpy as np
 
 from ..dataset.foreign import body_layout, joint_layout
-from ..dataset.layout import BUILD_INFO, MANIFEST, SPLITS, clip_starts, dataset_shards, is_dataset_dir, npz_files
+from ..dataset.layout import (
+    BUILD_INFO,
+    FAILURES,
+    MANIFEST,
+    PARTITIONS,
+    clip_starts,
+    dataset_shards,
+    is_dataset_dir,
+    npz_files,
+)
 from ..dataset.manifest import ManifestRow, read_manifest
 from ..dataset.report import read_build_report
 from ..dataset.shards import Shard, is_shard
@@ -33,6 +43,8 @@ class ClipInfo:
     fps: float
     weight: float
     file: str
+    quality: float | None = None  # stages.measures.quality_score, where the shard stores it
+    reason: str = ""  # why a clip of the failures partition was rejected
 
     @property
     def seconds(self) -> float:
@@ -49,6 +61,7 @@ class Inspection:
     joint_names: list[str] = field(default_factory=list)
     body_names: list[str] | None = None
     clips: list[ClipInfo] = field(default_factory=list)
+    failures: list[ClipInfo] = field(default_factory=list)  # the failures partition: rejected, kept for analysis
     shards: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     built_from: dict[str, Any] | None = None
@@ -105,6 +118,12 @@ class Inspection:
                 "root_height_m": _percentiles(self.root_height, (0, 1, 50, 99, 100)),
                 "root_speed_mps": _percentiles(self.root_speed, (50, 95, 99, 100)),
                 "built_from": self.built_from,
+                "quality_score": _score_summary(self.clips),
+                "failures": {
+                    "clips": len(self.failures),
+                    "frames": sum(c.frames for c in self.failures),
+                    "by_reason": dict(sorted(Counter(c.reason for c in self.failures).items())),
+                },
                 "retarget_quality": self.retarget_quality,
                 "duplicates": self.duplicates,
                 "notes": self.notes,
@@ -130,6 +149,20 @@ class Inspection:
                 }
             )
         return rows
+
+
+def _score_summary(clips: list[ClipInfo]) -> dict[str, Any] | None:
+    """How the quality scores of the clips spread, and the worst few; None when no clip has one."""
+    scored = sorted(((c.quality, c) for c in clips if c.quality is not None), key=lambda pair: pair[0])
+    if not scored:
+        return None
+    values = np.array([q for q, _ in scored])
+    return {
+        "clips": len(scored),
+        **(_percentiles(values, (0, 10, 50, 100)) or {}),
+        "mean": float(values.mean()),
+        "lowest": [{"clip_id": c.clip_id, "quality_score": q} for q, c in scored[:WORST_SHOWN]],
+    }
 
 
 def _totals() -> dict[str, Any]:
@@ -179,7 +212,7 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
         loose = []
         for file in files:
             if is_shard(file):
-                split = file.parent.name if file.parent.name in SPLITS else "unsplit"
+                split = file.parent.name if file.parent.name in PARTITIONS else "unsplit"
                 collector.shard(file, split, path if path.is_dir() else path.parent, result, {})
             else:
                 loose.append(file)
@@ -247,6 +280,8 @@ class _Collector:
             ids = [row.clip_id if row else cid for row, cid in zip(rows, ids)]
         fps = shard_clip_fps(shard)
         weights = np.asarray(shard["clip_weights"], dtype=float) if "clip_weights" in shard else np.ones(n)
+        quality = np.asarray(shard["clip_quality"], dtype=float) if "clip_quality" in shard else np.full(n, np.nan)
+        reasons = [str(r) for r in shard["clip_reject_reasons"]] if "clip_reject_reasons" in shard else [""] * n
         if "schema_version" in shard:
             result.schema_version = int(shard["schema_version"])
         result.shards.append(
@@ -256,7 +291,12 @@ class _Collector:
             a, b = int(starts[i]), int(starts[i] + lengths[i])
             row = rows[i]
             source = row.source if row else (ids[i].split(":", 1)[0] if ":" in ids[i] else split)
-            result.clips.append(ClipInfo(ids[i], source, split, b - a, float(fps[i]), float(weights[i]), rel))
+            info = ClipInfo(ids[i], source, split, b - a, float(fps[i]), float(weights[i]), rel,
+                            None if np.isnan(quality[i]) else float(quality[i]), reasons[i])
+            if split == FAILURES:
+                result.failures.append(info)  # counted apart, and left out of the ranges of what trains
+                continue
+            result.clips.append(info)
             self._add(
                 names,
                 shard.rows("joint_pos", a, b),
@@ -335,6 +375,9 @@ class _Collector:
             result.root_height = np.concatenate(self.heights)
         if self.speeds:
             result.root_speed = np.concatenate(self.speeds)
+
+
+WORST_SHOWN = 5  # lowest-scored clips listed in the summary
 
 
 def _note(result: Inspection, text: str) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 from ..errors import ShardError
 
 SPLITS = ("train", "val")
+FAILURES = "failures"  # rejected clips that could be processed, kept for analysis; never read unless asked
+PARTITIONS = (*SPLITS, FAILURES)
 BUILD_INFO = "build_info.json"
 MANIFEST = "manifest_resolved.csv"
 DATASET_MARKERS = (BUILD_INFO, MANIFEST)
@@ -53,12 +55,13 @@ def split_shard_files(dataset: Path, split: str) -> list[Path]:
 
 
 def dataset_shards(dataset: Path) -> dict[str, list[Path]]:
-    """split -> shard files, for every split a dataset directory has."""
-    return {s: files for s in SPLITS if (files := split_shard_files(dataset, s))}
+    """partition -> shard files, for every split (and the failures partition) a dataset directory has."""
+    return {s: files for s in PARTITIONS if (files := split_shard_files(dataset, s))}
 
 
 def shard_files(path: Path, split: str | None = None) -> list[Path]:
-    """The shards of a dataset split (train by default), of a shard directory, or one shard file."""
+    """The shards of a dataset split (train by default; "failures" only when asked), of a shard directory,
+    or one shard file."""
     path = Path(path)
     if path.is_file():
         return [path]
@@ -66,8 +69,8 @@ def shard_files(path: Path, split: str | None = None) -> list[Path]:
         raise ShardError(f"{path}: not found")
     if is_dataset_dir(path) or any((path / s).is_dir() for s in SPLITS):
         split = split or "train"
-        if split not in SPLITS:
-            raise ShardError(f"{path}: split must be one of {SPLITS}, not {split!r}")
+        if split not in PARTITIONS:
+            raise ShardError(f"{path}: split must be one of {PARTITIONS}, not {split!r}")
         files = split_shard_files(path, split)
         path = path / split
     elif split is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -24,17 +25,18 @@ class ManifestRow:
     clip_index: int
     weight: float
     input_sha256: str
+    quality_score: float = math.nan  # stages.measures.quality_score; empty in the file when not measured
 
 
 COLUMNS = tuple(f.name for f in fields(ManifestRow))
-
+EARLIER_COLUMNS = COLUMNS[:-1]  # mimicdata before the quality score
 
 def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in sorted(rows, key=lambda r: r.clip_id):
-        writer.writerow([getattr(row, c) for c in COLUMNS])
+        writer.writerow([_cell(getattr(row, c)) for c in COLUMNS])
     write_text_atomic(path, buf.getvalue())
 
 
@@ -49,7 +51,7 @@ def read_manifest(path: Path) -> list[ManifestRow]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         columns = tuple(reader.fieldnames or ())
-        if columns not in (COLUMNS, OLD_TOOL_COLUMNS):
+        if columns not in (COLUMNS, EARLIER_COLUMNS, OLD_TOOL_COLUMNS):
             raise ShardError(
                 f"{path}: columns {list(columns)} are neither mimicdata's {list(COLUMNS)} "
                 f"nor the old tool's {list(OLD_TOOL_COLUMNS)}"
@@ -63,11 +65,17 @@ def read_manifest(path: Path) -> list[ManifestRow]:
                     shard=_relative_shard(path.parent, r["resolved_npz_path"]) if old else r["shard"],
                     clip_index=int(r["clip_index"]), weight=float(r["weight"]),
                     input_sha256="" if old else r["input_sha256"],
+                    quality_score=float(r.get("quality_score") or "nan"),
                 )
                 for r in reader
             ]
         except (TypeError, ValueError) as exc:
             raise ShardError(f"{path}: line {reader.line_num}: {exc}") from None
+
+
+def _cell(value: object) -> object:
+    """What a manifest cell holds: a NaN (not measured) is left empty."""
+    return "" if isinstance(value, float) and math.isnan(value) else value
 
 
 def _relative_shard(dataset: Path, stored: str) -> str:

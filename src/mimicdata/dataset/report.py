@@ -52,6 +52,9 @@ class Rejection(_Record):
     file: str
     reason: str
     detail: str = ""
+    quality_score: float | None = None  # of the clip as it would have been stored; None if not processable
+    shard: str | None = None  # where the failures partition holds it (relative to the dataset), if it does
+    clip_index: int | None = None
 
 
 class FlaggedClip(_Record):
@@ -155,6 +158,7 @@ class BuildReport(_Record):
     retarget_quality: list[RetargetQuality] = Field(default_factory=list)
     duplicates: list[DuplicateEntry] = Field(default_factory=list)
     splits: dict[str, SplitEntry] = Field(default_factory=dict)
+    failures: SplitEntry | None = None  # the failures partition: rejected clips that could be processed
     timings_s: dict[str, float] = Field(default_factory=dict)
     cache: CacheUse | None = None
     fk_check: FkCheckSummary | None = None
@@ -188,7 +192,7 @@ class BuildReport(_Record):
         }
 
     def shard_hashes(self) -> dict[str, str]:
-        """Shard path (relative to the dataset) -> sha256, over every split."""
+        """Shard path (relative to the dataset) -> sha256, over the train and val splits (not the failures)."""
         return {s.path: s.sha256 for split in self.splits.values() for s in split.shards}
 
     def as_dict(self) -> dict[str, Any]:

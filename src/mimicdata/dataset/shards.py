@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import struct
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +25,8 @@ from ..infra.atomic import atomic_file
 from ..motion import ARRAY_KEYS, MotionClip
 from .layout import clip_starts
 
-SCHEMA_VERSION = 1
+# 2: clip_quality per clip, body_contacts per frame; failures shards add clip_reject_reasons and _details.
+SCHEMA_VERSION = 2
 FLOAT_DTYPE = np.float32
 META_KEYS = (
     "fps",
@@ -34,9 +36,12 @@ META_KEYS = (
     "clip_lengths",
     "clip_fps",
     "clip_weights",
+    "clip_quality",
     "clip_ids",
     "schema_version",
 )
+REJECTION_KEYS = ("clip_reject_reasons", "clip_reject_details")  # failures shards only
+LABEL_KEY = "body_contacts"  # (T, B) bool, written when the clips carry it
 _ALIGN = 64
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP64_EXTRA = 20  # what zipfile appends to a force_zip64 local header
@@ -70,7 +75,9 @@ class ShardClip:
     clip_id: str
     num_frames: int
     weight: float
-    load: Callable[[], dict[str, np.ndarray]]
+    load: Callable[[], Mapping[str, np.ndarray]]
+    quality: float = math.nan  # stages.measures.quality_score; NaN when not measured
+    rejection: tuple[str, str] | None = None  # (reason, detail) of a clip in the failures partition
 
 
 def write_shard(
@@ -98,15 +105,30 @@ def write_shard(
         "clip_lengths": lengths,
         "clip_fps": np.full(len(clips), fps, dtype=np.int64),
         "clip_weights": np.array([c.weight for c in clips], dtype=np.float64),
+        "clip_quality": np.array([c.quality for c in clips], dtype=np.float64),
         "clip_ids": np.array([c.clip_id for c in clips], dtype=str),
         "schema_version": np.array(SCHEMA_VERSION, dtype=np.int64),
     }
+    meta_keys = list(META_KEYS)
+    if any(c.rejection for c in clips):
+        meta["clip_reject_reasons"] = np.array([c.rejection[0] if c.rejection else "" for c in clips], dtype=str)
+        meta["clip_reject_details"] = np.array([c.rejection[1] if c.rejection else "" for c in clips], dtype=str)
+        meta_keys += REJECTION_KEYS
     widths = frame_widths(len(joint_names), len(body_names))
+    dtypes: dict[str, np.dtype] = {key: np.dtype(FLOAT_DTYPE) for key in ARRAY_KEYS}
+    frame_keys = list(ARRAY_KEYS)
+    if clips and LABEL_KEY in clips[0].load():
+        widths[LABEL_KEY], dtypes[LABEL_KEY] = (len(body_names),), np.dtype(bool)
+        frame_keys.append(LABEL_KEY)
+
     def chunks(key: str) -> Iterator[bytes]:
         # One clip's member at a time: loaders hand out memory maps or arrays
         # already in memory, so calling them once per key costs nothing.
         for clip in clips:
-            arr = np.ascontiguousarray(clip.load()[key], dtype=FLOAT_DTYPE)
+            arrays = clip.load()
+            if key not in arrays:
+                raise ShardError(f"clip {clip.clip_id} has no {key}, which the shard's first clip has")
+            arr = np.ascontiguousarray(arrays[key], dtype=dtypes[key])
             if arr.shape != (clip.num_frames, *widths[key]):
                 raise ShardError(
                     f"clip {clip.clip_id}: {key} has shape {arr.shape}, "
@@ -114,10 +136,8 @@ def write_shard(
                 )
             yield arr.tobytes()
 
-    members: list[Member] = [
-        (key, (total, *widths[key]), np.dtype(FLOAT_DTYPE), chunks(key)) for key in ARRAY_KEYS
-    ]
-    members += [(key, meta[key].shape, meta[key].dtype, iter([meta[key].tobytes()])) for key in META_KEYS]
+    members: list[Member] = [(key, (total, *widths[key]), dtypes[key], chunks(key)) for key in frame_keys]
+    members += [(key, meta[key].shape, meta[key].dtype, iter([meta[key].tobytes()])) for key in meta_keys]
     return write_members(path, members, durable, in_memory)
 
 
@@ -138,10 +158,15 @@ def write_members(path: Path, members: Iterable[Member], durable: bool = True, i
     return atomic_write(path, write, durable, in_memory)
 
 
-def write_clip(path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0, durable: bool = True) -> str:
-    """A clip file: a one-clip shard. `durable=False` skips the fsync (see atomic_file)."""
+def write_clip(
+    path: Path, clip_id: str, clip: MotionClip, weight: float = 1.0, durable: bool = True, quality: float = math.nan
+) -> str:
+    """A clip file: a one-clip shard, with the clip's contact labels when it has them. `durable=False`
+    skips the fsync (see atomic_file)."""
     arrays = {k: getattr(clip, k) for k in ARRAY_KEYS}
-    item = ShardClip(clip_id, clip.num_frames, weight, lambda: arrays)
+    if clip.body_contacts is not None:
+        arrays[LABEL_KEY] = clip.body_contacts
+    item = ShardClip(clip_id, clip.num_frames, weight, lambda: arrays, quality)
     return write_shard(path, [item], clip.fps, clip.joint_names, clip.body_names, durable, in_memory=True)
 
 
@@ -346,10 +371,10 @@ class Shard:
         return int(self["clip_lengths"].shape[0])
 
     def clip(self, index: int) -> dict[str, np.ndarray]:
-        """One clip's frame arrays (views into the maps)."""
+        """One clip's frame arrays, contact labels included where stored (views into the maps)."""
         start = int(self["clip_starts"][index])
         stop = start + int(self["clip_lengths"][index])
-        return {k: self[k][start:stop] for k in ARRAY_KEYS}
+        return {k: self[k][start:stop] for k in (*ARRAY_KEYS, LABEL_KEY) if k in self}
 
 
 def is_shard(path: Path) -> bool:
@@ -361,22 +386,32 @@ def is_shard(path: Path) -> bool:
         raise ShardError(f"{path}: not a readable NPZ archive ({exc})") from None
 
 
-class _Members(dict):
-    """A shard's members, each read on first access with a plain file read (no memory map)."""
+class _Members(Mapping[str, np.ndarray]):
+    """A shard's members, each read when asked for with a plain file read (no memory map)."""
 
     def __init__(self, shard: Shard) -> None:
-        super().__init__()
         self.shard = shard
 
-    def __missing__(self, key: str) -> np.ndarray:
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self.shard:
+            raise KeyError(key)
         return self.shard.rows(key, 0, self.shard.header(key)[0][0])
 
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.shard
 
-def clip_file_loader(path: Path) -> Callable[[], dict[str, np.ndarray]]:
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.shard.keys())
+
+    def __len__(self) -> int:
+        return len(self.shard.keys())
+
+
+def clip_file_loader(path: Path) -> Callable[[], Mapping[str, np.ndarray]]:
     """A ShardClip loader for a one-clip file: opened once, then one read per member the writer asks for."""
     opened: list[Shard] = []
 
-    def load() -> dict[str, np.ndarray]:
+    def load() -> Mapping[str, np.ndarray]:
         if not opened:
             opened.append(Shard(path))
         return _Members(opened[0])

@@ -64,10 +64,12 @@ class CollisionGeometry:
         above it (from each capsule's bounding sphere), which is all most far-apart pairs need. Callers may
         rely on the bound (retarget.physical does): it is never replaced by a mere sentinel."""
         a, b = self.world(body_pos, body_quat)
-        center = 0.5 * (a + b)
         reach = 0.5 * np.linalg.norm(self.end - self.start, axis=1) + self.radius  # (G,)
         i, j = self.pairs[:, 0], self.pairs[:, 1]
-        bound = np.linalg.norm(center[:, i] - center[:, j], axis=-1) - reach[i] - reach[j]
+        # Component-major (3, T, G): the gathers and the norm run on rows, several times faster on (T, P).
+        center = np.ascontiguousarray((0.5 * (a + b)).transpose(2, 0, 1))
+        gap = center[:, :, i] - center[:, :, j]
+        bound = np.sqrt(gap[0] * gap[0] + gap[1] * gap[1] + gap[2] * gap[2]) - (reach[i] + reach[j])
         close = np.nonzero(bound <= within)
         gi, gj = i[close[1]], j[close[1]]
         exact = capsule_distances(a[close[0], gi], b[close[0], gi], self.radius[gi],

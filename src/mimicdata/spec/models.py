@@ -49,6 +49,8 @@ class PreprocessSpec(_Strict):
     max_ik_residual_frames: float | None = Field(None, ge=0, le=1)  # retargeted (bvh) clips only
     # The same motion through two sources (build/duplicates.py) always shares a split; this keeps one.
     drop_duplicates: bool = False
+    # Multiply each clip's sampling weight (clip_weights) by its quality score (stages/measures.py).
+    weight_by_quality: bool = False
 
 
 class SourceBase(_Strict):

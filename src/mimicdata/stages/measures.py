@@ -9,6 +9,16 @@ Every measure is a fraction of frames or a peak, at the clip's stored rate, afte
 - body speed: the fastest any body moves (m/s), where a broken stream or a teleport shows;
 - fall: frames with the root lower than a fraction of its standing height (the neutral pose, soles on the floor);
 - jerk: RMS third difference of the joint angles (rad/s^3).
+
+The quality score folds them into one number in [0, 1], the share of the clip a tracking policy
+can use as it is:
+
+    score = (1 - limit) (1 - speed) (1 - self) (1 - floor) (1 - ik) * min(1, V / v_max) / (1 + (jerk / J)^2)
+
+with the frame fractions above (ik: frames where a retargeted hand or foot misses its target by
+more than 5 cm; 0 for clips that were not retargeted), v_max the fastest body speed, V =
+BODY_SPEED_REF and J = JERK_REF. A fall is content, not a defect (recovery motions are wanted),
+so it does not lower the score; `max_fall_frames` filters falls when they are not wanted.
 """
 
 from __future__ import annotations
@@ -23,6 +33,11 @@ from ..robot import RobotModel
 from ..robot.collision import collision_measures
 
 LIMIT_SLACK = 0.05  # of a joint's range
+# Above this body speed (m/s) a clip is more likely a broken stream or a teleport than a motion.
+BODY_SPEED_REF = 10.0
+# RMS joint jerk (rad/s^3) that halves the score: several times that of a fast dance.
+JERK_REF = 5000.0
+SCORE_DECIMALS = 4  # stored rounded, so manifest, shards and report agree to the digit
 
 
 @dataclass(frozen=True)
@@ -73,3 +88,15 @@ def measure_clip(clip: MotionClip, robot: RobotModel, root: int, fall_height_fra
         fall_frames=float(fallen.mean()),
         rms_joint_jerk=rms_joint_jerk(q, clip.fps),
     )
+
+
+def quality_score(measures: ClipMeasures, ik_residual_frames: float = 0.0) -> float:
+    """The clip's quality in [0, 1] (formula in the module docstring), rounded to SCORE_DECIMALS."""
+    m = measures
+    usable = 1.0
+    for fraction in (m.limit_excess_frames, m.speed_limit_frames, m.self_collision_frames,
+                     m.floor_penetration_frames, ik_residual_frames):
+        usable *= 1.0 - min(max(fraction, 0.0), 1.0)
+    speed = min(1.0, BODY_SPEED_REF / m.max_body_speed) if m.max_body_speed > 0 else 1.0
+    smooth = 1.0 / (1.0 + (m.rms_joint_jerk / JERK_REF) ** 2)
+    return round(usable * speed * smooth, SCORE_DECIMALS)

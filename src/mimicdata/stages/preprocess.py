@@ -12,7 +12,7 @@ import numpy as np
 from ..motion import MotionClip
 from ..robot import RobotModel
 from ..spec import PreprocessSpec
-from .measures import measure_clip
+from .measures import ClipMeasures, measure_clip, quality_score
 
 
 @dataclass(frozen=True)
@@ -36,30 +36,55 @@ def unknown_bodies(options: PreprocessSpec, robot: RobotModel) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Preprocessed:
+    """A clip after the transforms, with its measures and score, and why it is left out (None if kept).
+
+    `clip` is None only for a clip that cannot be processed at all (NaN or Inf in it); a clip a
+    filter rejects is still here, as it would have been stored, for the failures partition."""
+
+    clip: MotionClip | None
+    measures: ClipMeasures | None
+    quality_score: float | None
+    rejection: Rejection | None
+
+
 def preprocess(
     clip: MotionClip, options: PreprocessSpec, robot: RobotModel, retarget: Mapping[str, Any] | None = None
-) -> MotionClip | Rejection:
-    """Transforms first (so filters see the clip as it will be stored), then filters in a fixed order.
-    `retarget` is a retargeted clip's quality (retarget.quality), which the IK-residual filter reads."""
+) -> Preprocessed:
+    """Transforms first (so measures and filters see the clip as it will be stored), then the measures
+    and the quality score, then the filters in a fixed order. `retarget` is a retargeted clip's quality
+    (retarget.quality), which the IK-residual filter and the score read."""
     root = robot.body_index(options.root_body_name or robot.root_body)
     feet = options.foot_body_names or robot.foot_bodies
-    rejection = _non_finite(clip)
+    rejection = _non_finite(clip) or (_too_short(clip, options) if clip.num_frames == 0 else None)
     if rejection is not None:
-        return rejection
-    if clip.num_frames < options.min_frames:
-        return Rejection("too_short", f"clip too short: {clip.num_frames} < {options.min_frames} frames")
+        return Preprocessed(None, None, None, rejection)
     if options.normalize_root_xy:
         clip = normalize_root_xy(clip, root)
     if options.ground_align != "none":
         clip = ground_align(clip, robot, feet, options.ground_align)
+    measures = measure_clip(clip, robot, root, options.fall_height_fraction)
+    ik_missed = float(retarget.get("ik_residual_frames", 0.0)) if retarget else 0.0
+    score = quality_score(measures, ik_missed)
+    return Preprocessed(clip, measures, score, _first_rejection(clip, options, robot, root, feet, measures, retarget))
+
+
+def _too_short(clip: MotionClip, options: PreprocessSpec) -> Rejection | None:
+    if clip.num_frames < options.min_frames:
+        return Rejection("too_short", f"clip too short: {clip.num_frames} < {options.min_frames} frames")
+    return None
+
+
+def _first_rejection(clip, options, robot, root, feet, measures, retarget) -> Rejection | None:
+    rejection = _too_short(clip, options)
+    if rejection is not None:
+        return rejection
     for check in (_root_speed, _all_off_ground, _feet_off_ground, _peak_height):
         rejection = check(clip, options, robot, root, feet)
         if rejection is not None:
             return rejection
-    rejection = _quality_gate(clip, options, robot, root) or _ik_residual(options, retarget)
-    if rejection is not None:
-        return rejection
-    return clip
+    return _quality_gate(measures, options) or _ik_residual(options, retarget)
 
 
 # Quality-gate filters: spec key -> (measure, rejection reason, what the measure is, how to print it).
@@ -89,16 +114,12 @@ def _ik_residual(options: PreprocessSpec, retarget: Mapping[str, Any] | None) ->
     return None
 
 
-def _quality_gate(clip: MotionClip, options: PreprocessSpec, robot: RobotModel, root: int) -> Rejection | None:
-    """The first quality filter the clip breaks, in QUALITY_FILTERS order; measured only if one is set."""
-    limits = {key: getattr(options, key) for key in QUALITY_FILTERS if getattr(options, key) is not None}
-    if not limits:
-        return None
-    measures = measure_clip(clip, robot, root, options.fall_height_fraction)
-    for key, limit in limits.items():
-        measure, reason, what, form = QUALITY_FILTERS[key]
+def _quality_gate(measures: ClipMeasures, options: PreprocessSpec) -> Rejection | None:
+    """The first quality filter the clip breaks, in QUALITY_FILTERS order."""
+    for key, (measure, reason, what, form) in QUALITY_FILTERS.items():
+        limit = getattr(options, key)
         value = getattr(measures, measure)
-        if value > limit:
+        if limit is not None and value > limit:
             return Rejection(reason, f"{what}: {form.format(value)} > {form.format(limit)} (preprocess.{key})")
     return None
 
