@@ -103,6 +103,7 @@ def test_html_report_is_self_contained_and_reproducible(built_sample, tmp_path):
     assert page.count("data:image/png;base64,") == 6  # lengths, hours, rejections, joints, height, speed
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert "unitree_csv:twitch" in page and "too_short" in page
+    assert "quality score" in page and "failures/shard_000.npz#0" in page  # the score, and where the failure is kept
     assert write_report(found, tmp_path / "r").read_text() == page  # its own report is replaced, identically
 
 

@@ -82,6 +82,12 @@ def _overview(s: dict[str, Any]) -> str:
             f"{s['clip_seconds']['max']:.1f} max",
         ],
     ]
+    if q := s.get("quality_score"):
+        rows += [["quality score", f"{q['min']:.2f} min, {q['p10']:.2f} p10, {q['p50']:.2f} median over {q['clips']} clips"]]
+        rows += [["lowest scores", _e(", ".join(f"{c['clip_id']} {c['quality_score']:.2f}" for c in q["lowest"]))]]
+    failed = s.get("failures") or {}
+    if failed.get("clips"):
+        rows += [["failures partition", f"{failed['clips']} clips, {failed['frames']} frames in failures/"]]
     if built:
         rows += [["built by", _e(f"{built.get('tool')} from {built.get('spec')} at {built.get('built_at_utc')}")]]
         if built.get("fk_check"):
@@ -119,8 +125,14 @@ def _rejections(s: dict[str, Any]) -> str:
     if not rejected["list"]:
         text = "No clip was rejected." if s["kind"] == "dataset" else "No build record: rejections unknown."
         return f"<h2>Rejected clips</h2><p>{text}</p>"
-    rows = [[_e(r.get("reason")), _e(r.get("clip_id")), _e(r.get("detail", ""))] for r in rejected["list"]]
-    return f"<h2>Rejected clips ({rejected['clips']})</h2>" + _table(["reason", "clip", "detail"], rows)
+    rows = [
+        [_e(r.get("reason")), _e(r.get("clip_id")), _e(r.get("detail", "")),
+         "" if r.get("quality_score") is None else f"{r['quality_score']:.2f}",
+         _e(f"{r['shard']}#{r['clip_index']}") if r.get("shard") else "not stored"]
+        for r in rejected["list"]
+    ]
+    header = ["reason", "clip", "detail", "quality score", "in failures/"]
+    return f"<h2>Rejected clips ({rejected['clips']})</h2>" + _table(header, rows)
 
 
 def _joint_table(s: dict[str, Any]) -> str:

@@ -64,6 +64,11 @@ class _Windows:
         return self.shards.schema_version
 
     @property
+    def clip_ids(self) -> list[str]:
+        """Every clip of the shards read, in shard order (all ranks')."""
+        return [str(c) for c in self.shards.clip_ids]
+
+    @property
     def skipped_clips(self) -> int:
         """Clips of this rank too short for the window."""
         return self.index.skipped_clips

@@ -129,7 +129,8 @@ class ShardSet:
         return tuple(self.shards[0].header(key)[0][1:])
 
     def gather(self, key: str, clips: np.ndarray, anchors: np.ndarray, window: Window) -> np.ndarray:
-        """(n, W, *row) float32: the window at each (clip, anchor frame), in the order given.
+        """(n, W, *row): the window at each (clip, anchor frame), in the order given; float32 for float
+        members, the stored dtype for others (body_contacts stays boolean).
 
         When the windows come grouped by shard (sampled batches are sorted),
         each shard's rows are taken straight into the output: one copy.
@@ -137,14 +138,15 @@ class ShardSet:
         offsets = np.asarray(window.offsets, dtype=np.int64)
         rows = (self.clip_start[clips] + anchors)[:, None] + offsets[None, :]
         row = self.row_shape(key)
-        out = np.empty((len(clips), len(offsets), *row), dtype=np.float32)
+        stored = self.shards[0].header(key)[1]
+        out = np.empty((len(clips), len(offsets), *row), dtype=np.float32 if stored.kind == "f" else stored)
         flat_out = out.reshape(len(clips), len(offsets), -1)
         shard_of = self.clip_shard[clips]
         grouped = bool(np.all(shard_of[1:] >= shard_of[:-1]))
         for s in np.unique(shard_of):
             source = self.shards[s][key].view(np.ndarray)  # np.memmap's subclass hooks cost per call
             flat = source.reshape(source.shape[0], -1)
-            if grouped and source.dtype == np.float32:
+            if grouped and source.dtype == out.dtype:
                 a, b = np.searchsorted(shard_of, [s, s + 1])
                 # mode="clip" skips take's buffered bounds check; every row is inside its clip by construction.
                 np.take(flat, rows[a:b], axis=0, out=flat_out[a:b], mode="clip")
