@@ -162,7 +162,7 @@ def test_locked_foot_holds_its_planted_part_still_and_fades_back_to_the_performe
     planted[20:60, 0, HEEL] = True
     planted[20:70, 0, BALL] = True
     foot = FootParts(0, heel=np.array([-0.05, 0, -0.035]), ball=np.array([0.11, 0, -0.035]))
-    out, locked = lock_planted_feet(positions, orientations, [foot], planted, fps, blend=0.2)
+    out = lock_planted_feet(positions, orientations, [foot], planted, fps, blend=0.2)
     ankle = out[:, 0]
     flat = ankle[20:45, :2]
     np.testing.assert_allclose(flat, np.broadcast_to(flat[0], flat.shape), atol=1e-12)  # flat: the ankle stays put
@@ -172,7 +172,6 @@ def test_locked_foot_holds_its_planted_part_still_and_fades_back_to_the_performe
     np.testing.assert_array_equal(ankle[:10], positions[:10, 0])  # far before: the performer's
     np.testing.assert_array_equal(ankle[80:], positions[80:, 0])  # and far after
     np.testing.assert_array_equal(ankle[:, 2], positions[:, 0, 2])  # heights are left alone
-    assert locked[30, 0] == 1.0 and locked[5, 0] == 0.0
 
 
 def test_constrained_retarget_of_crossed_arms_pulls_the_hands_apart(robot):

@@ -112,3 +112,14 @@ def test_a_file_named_like_a_mirror_keeps_its_own_clip(tmp_path):
     assert sorted(joints) == ["s:w", "s:w.mirror", "s:w.mirror:mirror", "s:w:mirror"]
     np.testing.assert_allclose(joints["s:w.mirror"], other[: len(joints["s:w.mirror"]), 7:], atol=1e-5)
     assert not np.allclose(joints["s:w.mirror"], joints["s:w:mirror"], atol=1e-3)
+
+
+def test_a_mirror_images_retarget_quality_names_the_other_side(robot):
+    from mimicdata.stages.mirror import mirror_quality
+
+    quality = {"worst_pair": "left_hand/torso", "self_collision_frames": 0.01,
+               "end_effector_error": {"left_hand": 0.1, "right_hand": 0.2, "head": 0.05}}
+    mirrored = mirror_quality(quality, robot)
+    assert mirrored["worst_pair"] == "right_hand/torso" and mirrored["self_collision_frames"] == 0.01
+    assert mirrored["end_effector_error"] == {"right_hand": 0.1, "left_hand": 0.2, "head": 0.05}
+    assert mirror_quality(mirrored, robot) == quality

@@ -27,7 +27,7 @@ from ..sources import read_motion
 from ..spec import DatasetSpec, PreprocessSpec, SourceSpec
 from ..stages.contacts import body_contacts
 from ..stages.fk import motion_to_clip
-from ..stages.mirror import mirror_motion
+from ..stages.mirror import mirror_motion, mirror_quality
 from ..stages.preprocess import Rejection, preprocess
 from ..stages.resample import resample
 from .cache import ClipCache, file_identity, link_or_copy
@@ -194,7 +194,7 @@ def process_clip(
             result.cache = "motion"
         motion = mirror_motion(read.motion, robot) if item.mirrored else read.motion
         result.notes = list(read.notes)
-        result.quality = read.quality
+        result.quality = mirror_quality(read.quality, robot) if item.mirrored else read.quality
         lap("ingest")
         finished = finish_clip(motion, robot, spec.target_fps, spec.preprocess, lap, read.quality)
         clip_sha256 = ""

@@ -204,7 +204,7 @@ def _with_feet_locked(problem: IkProblem, robot: RobotModel, planted: np.ndarray
         rear = soles[:, 0] <= np.median(soles[:, 0])
         feet.append(FootParts(k, soles[rear].mean(axis=0), soles[~rear].mean(axis=0)))
     targets = problem.targets
-    positions, _ = lock_planted_feet(targets.positions, targets.orientations, feet, planted, fps, blend)
+    positions = lock_planted_feet(targets.positions, targets.orientations, feet, planted, fps, blend)
     return replace(problem, targets=replace(targets, positions=positions))
 
 

@@ -79,15 +79,14 @@ def lock_planted_feet(
     fps: float,
     blend: float,
     min_run: float = 0.1,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ankle position targets (T, K, 3) with each foot's planted part held still, and (T, F) how
-    locked each foot is. `planted` (T, F, 2): heel and ball flags per foot; `orientations` (T, K, 4)
-    are the ankle orientation targets, which stay as they are."""
+) -> np.ndarray:
+    """Ankle position targets (T, K, 3) with each foot's planted part held still. `planted` (T, F, 2):
+    heel and ball flags per foot; `orientations` (T, K, 4) are the ankle orientation targets, which stay
+    as they are."""
     positions = positions.copy()
     T = positions.shape[0]
     ramp = max(1, int(round(blend * fps)))
     shortest = max(1, int(round(min_run * fps)))
-    locked = np.zeros((T, len(feet)))
     for f, foot in enumerate(feet):
         k = foot.task
         heel, ball = planted[:, f, HEEL], planted[:, f, BALL]
@@ -103,12 +102,10 @@ def lock_planted_feet(
                 else:  # the foot rolls onto the new part where it is, so the ankle does not jump
                     anchor = positions[a - 1, k, :2] + lever[0, :2]
                 positions[a:b, k, :2] = anchor - lever[:, :2]
-            locked[s:e, f] = 1.0
             # Fading in and out stays within the gaps: it never reaches a neighbouring run's frames.
             before = np.arange(max(0 if n == 0 else runs[n - 1][1], s - ramp), s)
             after = np.arange(e, min(T if n == len(runs) - 1 else runs[n + 1][0], e + ramp))
             for edge, was, frames in ((s, original[0], before), (e - 1, original[1], after)):
                 w = 0.5 + 0.5 * np.cos(np.pi * np.abs(frames - edge) / (ramp + 1))
                 positions[frames, k] += w[:, None] * (positions[edge, k] - was)
-                locked[frames, f] = np.maximum(locked[frames, f], w)
-    return positions, locked
+    return positions

@@ -294,6 +294,17 @@ class MirrorMap:
     joint_partner: np.ndarray  # (J,) index of the joint that takes joint j's angle in the mirror
     joint_sign: np.ndarray  # (J,) +1 or -1
     body_partner: np.ndarray  # (B,)
+    swap: tuple[str, str] = ("left_", "right_")  # the name prefixes a mirror exchanges
+
+    def name(self, name: str) -> str:
+        """The mirror partner of any name (a joint, body or geom) that carries a side prefix; others as they are."""
+        return _side_swapped(name, *self.swap)
+
+
+def _side_swapped(name: str, left: str, right: str) -> str:
+    if name.startswith(left):
+        return right + name[len(left):]
+    return left + name[len(right):] if name.startswith(right) else name
 
 
 def _mirror_map(config: object, joint_names: list[str], body_names: list[str], source: Path) -> MirrorMap | None:
@@ -308,8 +319,7 @@ def _mirror_map(config: object, joint_names: list[str], body_names: list[str], s
         index = {n: i for i, n in enumerate(names)}
         out = []
         for name in names:
-            other = (right + name[len(left):] if name.startswith(left)
-                     else left + name[len(right):] if name.startswith(right) else name)
+            other = _side_swapped(name, left, right)
             if other not in index:
                 raise RobotModelError(f"{source}: mirror: {kind} {name!r} has no partner {other!r}")
             out.append(index[other])
@@ -317,7 +327,7 @@ def _mirror_map(config: object, joint_names: list[str], body_names: list[str], s
 
     patterns = [str(p) for p in config.get("negate") or []]
     sign = np.array([-1.0 if any(fnmatch.fnmatchcase(n, p) for p in patterns) else 1.0 for n in joint_names])
-    return MirrorMap(partner(joint_names, "joint"), sign, partner(body_names, "body"))
+    return MirrorMap(partner(joint_names, "joint"), sign, partner(body_names, "body"), (left, right))
 
 
 def _velocity_limits(patterns: object, joint_names: list[str], source: Path) -> np.ndarray:

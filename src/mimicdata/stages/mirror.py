@@ -10,6 +10,7 @@ sense). Mirroring twice gives the original back exactly: every step is a swap or
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -34,3 +35,17 @@ def mirror_motion(motion: RobotMotion, robot: RobotModel) -> RobotMotion:
 def original_id(clip_id: str) -> str:
     """The clip id a mirror image was made from (the id itself for any other clip)."""
     return clip_id.removesuffix(MIRROR_SUFFIX)
+
+
+def mirror_quality(quality: dict[str, Any] | None, robot: RobotModel) -> dict[str, Any] | None:
+    """A retarget's quality measures (retarget.quality) as its mirror image has them: the same numbers, the
+    sides of named geoms and end effectors exchanged."""
+    if not quality or robot.mirror is None:
+        return quality
+    mirror = robot.mirror
+    out = dict(quality)
+    if out.get("worst_pair"):
+        out["worst_pair"] = "/".join(mirror.name(g) for g in str(out["worst_pair"]).split("/"))
+    if isinstance(out.get("end_effector_error"), dict):
+        out["end_effector_error"] = {mirror.name(k): v for k, v in out["end_effector_error"].items()}
+    return out
