@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from ..motion import MotionClip, ReadMotion, RobotMotion, SkeletonMotion
 from ..robot import RobotModel, load_robot
 from ..sources import read_motion
 from ..spec import DatasetSpec, PreprocessSpec, SourceSpec
-from ..stages.contacts import body_contacts
 from ..stages.fk import motion_to_clip
 from ..stages.mirror import mirror_motion, mirror_quality
 from ..stages.preprocess import Rejection, preprocess
@@ -79,12 +78,12 @@ def finish_clip(
     lap("fk")
     processed = preprocess(clip, options, robot, retarget)
     lap("preprocess")
-    if processed.clip is None:
+    stored = processed.clip
+    if stored is None:
         return FinishedClip(None, (), math.nan, processed.rejection)
-    clip = replace(processed.clip, body_contacts=body_contacts(robot, processed.clip))
-    lap("contacts")
     assert processed.quality_score is not None  # measured whenever there is a clip
-    return FinishedClip(clip, tuple(limit_flags(clip.joint_pos, robot)), processed.quality_score, processed.rejection)
+    return FinishedClip(stored, tuple(limit_flags(stored.joint_pos, robot)), processed.quality_score,
+                        processed.rejection)
 
 
 def limit_flags(joint_pos: np.ndarray, robot: RobotModel) -> list[str]:

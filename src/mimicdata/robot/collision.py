@@ -59,32 +59,60 @@ class CollisionGeometry:
         start = rotate_vector(quat, self.start[geom]) + pos
         return start, rotate_vector(quat, self.end[geom]) + pos
 
+    def posed(self, body_pos: np.ndarray, body_quat: np.ndarray) -> PosedGeometry:
+        """The geoms where (T, B) body poses put them, to ask several questions of one placement."""
+        return PosedGeometry(self, *self.world(body_pos, body_quat))
+
     def near_pair_distances(self, body_pos: np.ndarray, body_quat: np.ndarray, within: float) -> np.ndarray:
+        """See PosedGeometry.near_pair_distances."""
+        return self.posed(body_pos, body_quat).near_pair_distances(within)
+
+    def lowest_points(self, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
+        """(T, G) height of each geom's lowest surface point."""
+        return self.posed(body_pos, body_quat).lowest_points()
+
+    def pair_distances(self, body_pos: np.ndarray, body_quat: np.ndarray) -> PairDistances:
+        return self.posed(body_pos, body_quat).pair_distances()
+
+
+@dataclass(frozen=True)
+class PosedGeometry:
+    """Collision geometry placed in the world: every geom's segment, (T, G, 3) ends."""
+
+    geometry: CollisionGeometry
+    start: np.ndarray
+    end: np.ndarray
+
+    def near_pair_distances(self, within: float) -> np.ndarray:
         """(T, P) signed distances, exact wherever they are at most `within`; elsewhere a lower bound
         above it (from each capsule's bounding sphere), which is all most far-apart pairs need. Callers may
         rely on the bound (retarget.physical does): it is never replaced by a mere sentinel."""
-        a, b = self.world(body_pos, body_quat)
-        reach = 0.5 * np.linalg.norm(self.end - self.start, axis=1) + self.radius  # (G,)
-        i, j = self.pairs[:, 0], self.pairs[:, 1]
+        g, a, b = self.geometry, self.start, self.end
+        reach = 0.5 * np.linalg.norm(g.end - g.start, axis=1) + g.radius  # (G,)
+        i, j = g.pairs[:, 0], g.pairs[:, 1]
         # Component-major (3, T, G): the gathers and the norm run on rows, several times faster on (T, P).
         center = np.ascontiguousarray((0.5 * (a + b)).transpose(2, 0, 1))
         gap = center[:, :, i] - center[:, :, j]
         bound = np.sqrt(gap[0] * gap[0] + gap[1] * gap[1] + gap[2] * gap[2]) - (reach[i] + reach[j])
         close = np.nonzero(bound <= within)
         gi, gj = i[close[1]], j[close[1]]
-        exact = capsule_distances(a[close[0], gi], b[close[0], gi], self.radius[gi],
-                                  a[close[0], gj], b[close[0], gj], self.radius[gj])
+        exact = capsule_distances(a[close[0], gi], b[close[0], gi], g.radius[gi],
+                                  a[close[0], gj], b[close[0], gj], g.radius[gj])
         bound[close] = exact.distance
         return bound
 
-    def lowest_points(self, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
-        """(T, G) height of each geom's lowest surface point."""
-        a, b = self.world(body_pos, body_quat)
-        return np.minimum(a[..., 2], b[..., 2]) - self.radius
+    def lowest_surface_points(self) -> np.ndarray:
+        """(T, G, 3) each geom's lowest surface point: its lower segment end, a radius down."""
+        point = np.where((self.start[..., 2] <= self.end[..., 2])[..., None], self.start, self.end)
+        point[..., 2] -= self.geometry.radius
+        return point
 
-    def pair_distances(self, body_pos: np.ndarray, body_quat: np.ndarray) -> PairDistances:
-        a, b = self.world(body_pos, body_quat)
-        return pair_distances(a, b, self.radius, self.pairs)
+    def lowest_points(self) -> np.ndarray:
+        """(T, G) height of each geom's lowest surface point."""
+        return np.minimum(self.start[..., 2], self.end[..., 2]) - self.geometry.radius
+
+    def pair_distances(self) -> PairDistances:
+        return pair_distances(self.start, self.end, self.geometry.radius, self.geometry.pairs)
 
 
 @dataclass(frozen=True)
@@ -271,19 +299,23 @@ class CollisionMeasures:
     deepest_floor_penetration: float = 0.0
 
 
-def collision_measures(robot: RobotModel, body_pos: np.ndarray, body_quat: np.ndarray) -> CollisionMeasures:
-    """Self-collision and floor penetration on the robot's collision geometry (zeros if it has none)."""
+def collision_measures(
+    robot: RobotModel, body_pos: np.ndarray, body_quat: np.ndarray, posed: PosedGeometry | None = None
+) -> CollisionMeasures:
+    """Self-collision and floor penetration on the robot's collision geometry (zeros if it has none);
+    `posed`, the geometry already placed by these poses, saves placing it again."""
     geometry = robot.collision
     if geometry is None or not len(body_pos):
         return CollisionMeasures()
-    lowest = geometry.lowest_points(body_pos, body_quat).min(axis=1)
+    posed = posed or geometry.posed(body_pos, body_quat)
+    lowest = posed.lowest_points().min(axis=1)
     floor = CollisionMeasures(
         floor_penetration_frames=float((lowest < -FLOOR_DEPTH).mean()),
         deepest_floor_penetration=float(max(0.0, -lowest.min())),
     )
     if not len(geometry.pairs):
         return floor
-    distance = geometry.near_pair_distances(body_pos, body_quat, 0.0)  # (T, P), exact where touching
+    distance = posed.near_pair_distances(0.0)  # (T, P), exact where touching
     t, p = np.unravel_index(np.argmin(distance), distance.shape)
     i, j = geometry.pairs[p]
     return replace(

@@ -17,8 +17,8 @@ from ..geometry.rotations import (
     matrix_to_quat,
     quat_continuity,
     quat_normalize,
-    quat_to_matrix,
     right_multiplication_map,
+    rotate_vector,
     rotation_quadratic_map,
 )
 from .collision import CollisionGeometry, collision_from_config, collision_from_model
@@ -267,8 +267,7 @@ class RobotModel:
         """(T, P, 3) world positions of one foot's sole points (its origin if it declares none)."""
         b = self.body_index(foot)
         points = self.sole_points.get(foot, np.zeros((1, 3)))
-        rot = quat_to_matrix(body_quat[:, b])
-        return body_pos[:, b, None, :] + np.einsum("tij,pj->tpi", rot, points)
+        return body_pos[:, b, None, :] + rotate_vector(body_quat[:, b, None, :], points)
 
     def lowest_sole_heights(
         self, body_pos: np.ndarray, body_quat: np.ndarray, feet: tuple[str, ...] | None = None

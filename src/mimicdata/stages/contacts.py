@@ -21,20 +21,22 @@ import numpy as np
 from ..geometry.rotations import cross
 from ..motion import MotionClip
 from ..robot import RobotModel
+from ..robot.collision import PosedGeometry
 
 CONTACT_HEIGHT = 0.03  # m above the floor
 CONTACT_SPEED = 0.3  # m/s of the touching point
 
 
-def lowest_body_points(robot: RobotModel, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
-    """(T, B, 3) the lowest surface point of every body (its origin when it has no geometry)."""
+def lowest_body_points(
+    robot: RobotModel, body_pos: np.ndarray, body_quat: np.ndarray, posed: PosedGeometry | None = None
+) -> np.ndarray:
+    """(T, B, 3) the lowest surface point of every body (its origin when it has no geometry); `posed`, the
+    collision geometry already placed by these poses, saves placing it again."""
     lowest = np.array(body_pos, dtype=np.float64, copy=True)
     have = np.zeros(body_pos.shape[1], dtype=bool)
     geometry = robot.collision
     if geometry is not None and geometry.num_geoms:
-        a, b = geometry.world(body_pos, body_quat)
-        point = np.where((a[..., 2] <= b[..., 2])[..., None], a, b)
-        point[..., 2] -= geometry.radius
+        point = (posed or geometry.posed(body_pos, body_quat)).lowest_surface_points()
         for g in range(geometry.num_geoms):
             _take_lower(lowest, have, geometry.body[g], point[:, g])
     for foot in robot.foot_bodies:
@@ -53,10 +55,10 @@ def _take_lower(lowest: np.ndarray, have: np.ndarray, body: int, point: np.ndarr
     lowest[lower, body] = point[lower]
 
 
-def body_contacts(robot: RobotModel, clip: MotionClip) -> np.ndarray:
+def body_contacts(robot: RobotModel, clip: MotionClip, posed: PosedGeometry | None = None) -> np.ndarray:
     """(T, B) booleans: body b touches the floor at frame t (see the module docstring)."""
     body_pos = clip.body_pos_w.astype(np.float64)
-    point = lowest_body_points(robot, body_pos, clip.body_quat_w.astype(np.float64))
+    point = lowest_body_points(robot, body_pos, clip.body_quat_w.astype(np.float64), posed)
     velocity = clip.body_lin_vel_w + cross(clip.body_ang_vel_w.astype(np.float64), point - body_pos)
     still = np.einsum("tbi,tbi->tb", velocity, velocity) < CONTACT_SPEED**2
     return np.asarray((point[..., 2] < CONTACT_HEIGHT) & still)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..motion import MotionClip
 from ..robot import RobotModel
-from ..robot.collision import collision_measures
+from ..robot.collision import PosedGeometry, collision_measures
 
 LIMIT_SLACK = 0.05  # of a joint's range
 # Above this body speed (m/s) a clip is more likely a broken stream or a teleport than a motion.
@@ -70,14 +70,17 @@ def standing_root_height(robot: RobotModel) -> float:
     return float(-robot.lowest_sole_heights(pos, quat).min())
 
 
-def measure_clip(clip: MotionClip, robot: RobotModel, root: int, fall_height_fraction: float) -> ClipMeasures:
-    """The measures of one clip; `root` is the body whose height says whether the robot has fallen."""
+def measure_clip(
+    clip: MotionClip, robot: RobotModel, root: int, fall_height_fraction: float, posed: PosedGeometry | None = None
+) -> ClipMeasures:
+    """The measures of one clip; `root` is the body whose height says whether the robot has fallen; `posed`,
+    the collision geometry already placed by the clip's poses, saves placing it again."""
     q = clip.joint_pos.astype(np.float64)
     span = robot.joint_upper - robot.joint_lower
     beyond = (robot.limit_excess(q) > LIMIT_SLACK * span).any(axis=1)
     too_fast = robot.over_speed_limit(q, clip.fps)
     body_pos = clip.body_pos_w.astype(np.float64)
-    collisions = collision_measures(robot, body_pos, clip.body_quat_w.astype(np.float64))
+    collisions = collision_measures(robot, body_pos, clip.body_quat_w.astype(np.float64), posed)
     fallen = body_pos[:, root, 2] < fall_height_fraction * standing_root_height(robot)
     return ClipMeasures(
         limit_excess_frames=float(beyond.mean()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ import numpy as np
 from ..motion import MotionClip
 from ..robot import RobotModel
 from ..spec import PreprocessSpec
+from .contacts import body_contacts
 from .measures import ClipMeasures, measure_clip, quality_score
 
 
@@ -52,8 +53,8 @@ class Preprocessed:
 def preprocess(
     clip: MotionClip, options: PreprocessSpec, robot: RobotModel, retarget: Mapping[str, Any] | None = None
 ) -> Preprocessed:
-    """Transforms first (so measures and filters see the clip as it will be stored), then the measures
-    and the quality score, then the filters in a fixed order. `retarget` is a retargeted clip's quality
+    """Transforms first (so measures and filters see the clip as it will be stored), then the contact
+    labels, the measures and the quality score, then the filters in a fixed order. `retarget` is a retargeted clip's quality
     (retarget.quality), which the IK-residual filter and the score read."""
     root = robot.body_index(options.root_body_name or robot.root_body)
     feet = options.foot_body_names or robot.foot_bodies
@@ -64,7 +65,11 @@ def preprocess(
         clip = normalize_root_xy(clip, root)
     if options.ground_align != "none":
         clip = ground_align(clip, robot, feet, options.ground_align)
-    measures = measure_clip(clip, robot, root, options.fall_height_fraction)
+    # One placement of the collision geometry serves the measures and the contact labels.
+    posed = robot.collision.posed(clip.body_pos_w.astype(np.float64), clip.body_quat_w.astype(np.float64)) \
+        if robot.collision is not None else None
+    measures = measure_clip(clip, robot, root, options.fall_height_fraction, posed)
+    clip = replace(clip, body_contacts=body_contacts(robot, clip, posed))
     ik_missed = float(retarget.get("ik_residual_frames", 0.0)) if retarget else 0.0
     score = quality_score(measures, ik_missed)
     return Preprocessed(clip, measures, score, _first_rejection(clip, options, robot, root, feet, measures, retarget))
