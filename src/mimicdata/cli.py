@@ -442,6 +442,38 @@ def train_motion_command(
                    f"{history[-1]['val_persistence_loss']:.4f}); checkpoint in {out}")
 
 
+@app.command("render-motion")
+def render_motion_command(
+    path: Annotated[Path, typer.Argument(help="A clip file, shard, dataset, foreign NPZ clip, or a .bvh take.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The video to write: FILE.mp4 or FILE.gif.")],
+    clip: Annotated[
+        Optional[str], typer.Option("--clip", help="Which clip: its index in a shard, or its clip id (default: the first).")
+    ] = None,
+    fps: Annotated[Optional[float], typer.Option("--fps", help="Frames per second of the video (default: the clip's, at most 60).")] = None,
+    width: Annotated[int, typer.Option("--width", help="Pixels, even.")] = 640,
+    height: Annotated[int, typer.Option("--height", help="Pixels, even.")] = 480,
+    camera: Annotated[str, typer.Option("--camera", help="follow (trails the root) or fixed (frames the whole motion).")] = "follow",
+    robot: Annotated[str, typer.Option("--robot", help="Robot: bundled name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
+    bvh_format: Annotated[Optional[str], typer.Option("--bvh-format", help="Skeleton format of a .bvh take.")] = None,
+    force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Replace the output if it exists.")] = False,
+) -> None:
+    """Draw a clip with MuJoCo's renderer, headless: the robot's collision geometry on a floor grid, red where
+    it goes into itself, orange where it goes through the floor; a BVH take is retargeted on the fly and
+    drawn with the performer beside the robot."""
+    if camera not in ("follow", "fixed"):
+        raise typer.BadParameter(f"--camera must be follow or fixed, not {camera!r}")
+    try:
+        from .commands.render_motion import render_motion
+
+        done = render_motion(path, output, clip=clip, fps=fps, width=width, height=height,
+                             camera=camera,  # type: ignore[arg-type]  # checked above
+                             robot=robot, bvh_format=bvh_format, force=force)
+    except MimicdataError as exc:
+        _fail(exc)
+    marked = f"; {done.marked_frames} frames marked (self-collision or through the floor)" if done.marked_frames else ""
+    typer.echo(f"{done.output}: {done.clip_id}, {done.frames} frames at {done.fps:g} fps ({done.seconds:.1f} s){marked}")
+
+
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
 
 
@@ -495,6 +527,7 @@ check_fk_main = _script("check-fk")
 split_shards_main = _script("split-shards")
 inspect_dataset_main = _script("inspect-dataset")
 train_motion_main = _script("train-motion")
+render_motion_main = _script("render-motion")
 
 
 if __name__ == "__main__":

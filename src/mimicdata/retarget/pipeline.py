@@ -49,6 +49,7 @@ class Retargeted:
     planted: np.ndarray  # (T, 2) human foot contacts, left and right
     notes: tuple[str, ...]
     ik_residual: np.ndarray  # (T,) m, the farthest a hand or foot ends from its IK target
+    performer: np.ndarray  # (T, J, 3) the performer's joints scaled as the targets were (by the leg ratio, about the floor)
 
 
 def human_measures(skeleton: SkeletonMotion, roles: dict[str, int]) -> BodyMeasures:
@@ -100,6 +101,7 @@ class _Scaled:
     lower: dict[str, np.ndarray]  # lower-body role -> (T, 3) target
     feet: np.ndarray  # (T, 2, 2, 3) human ankle and toe, left and right
     feet_rest: np.ndarray  # (2, 2) their heights when planted
+    floor: float  # the height the performer stands on, in the skeleton's frame
 
 
 def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: RetargetConfig, path) -> _Scaled:
@@ -143,7 +145,7 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
             clearance = P[:, roles[role], 2] - floor - ankle_height
             p[:, 2] = sole_depth + leg_scale * clearance + (1 - leg_scale) * CLEARANCE * np.tanh(clearance / CLEARANCE)
         lower[role] = p
-    return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest)
+    return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest, floor)
 
 
 def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets: dict[str, np.ndarray]) -> IkProblem:
@@ -273,4 +275,5 @@ def retarget_skeleton(
         planted=planted,
         notes=tuple(notes),
         ik_residual=residual,
+        performer=(scaled.skeleton.positions - [0.0, 0.0, scaled.floor]) * (scaled.robot.leg / scaled.human.leg),
     )
