@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -101,10 +102,14 @@ def test_html_report_is_self_contained_and_reproducible(built_sample, tmp_path):
     path = write_report(found, tmp_path / "r")
     page = path.read_text()
     assert page.count("data:image/png;base64,") == 6  # lengths, hours, rejections, joints, height, speed
-    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "http://" not in page and "https://" not in page and "<script src" not in page  # nothing from a network
     assert "unitree_csv:twitch" in page and "too_short" in page
     assert "quality score" in page and "failures/shard_000.npz#0" in page  # the score, and where the failure is kept
+    shown = re.findall(r"src='(previews/[^']+\.gif)'", page)
+    assert len(shown) >= 6 and all((tmp_path / "r" / f).is_file() for f in shown)  # the previews sit beside it
+    gifs = {f: (tmp_path / "r" / f).read_bytes() for f in shown}
     assert write_report(found, tmp_path / "r").read_text() == page  # its own report is replaced, identically
+    assert {f: (tmp_path / "r" / f).read_bytes() for f in shown} == gifs  # and so are its previews
 
 
 def test_report_never_replaces_a_file_it_did_not_write(built_sample, tmp_path):
@@ -121,9 +126,11 @@ def test_cli_text_json_and_errors(built_sample, tmp_path):
     assert f"schema {SCHEMA_VERSION}" in text.output and "rejected: 1 (too_short: 1)" in text.output
     assert "failures/: 1 rejected clips" in text.output and "quality score min/p10/p50" in text.output
     assert "train/shard_000.npz" in text.output
-    as_json = runner.invoke(app, ["inspect-dataset", str(built_sample), "--json", "--report", str(tmp_path / "r")])
+    as_json = runner.invoke(app, ["inspect-dataset", str(built_sample), "--json", "--report", str(tmp_path / "r"),
+                                  "--no-previews"])
     assert as_json.exit_code == 0
     assert json.loads(as_json.stdout)["clips"] > 0 and (tmp_path / "r" / "report.html").is_file()
+    assert not (tmp_path / "r" / "previews").exists()  # --no-previews
     missing = runner.invoke(app, ["inspect-dataset", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "not found" in missing.output
 

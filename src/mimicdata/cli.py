@@ -336,8 +336,12 @@ def inspect_dataset_command(
     path: Annotated[Path, typer.Argument(help="Dataset directory, shard directory or file, or a directory of clip NPZ.")],
     as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the summary as JSON.")] = False,
     report: Annotated[
-        Optional[Path], typer.Option("--report", help="Write DIR/report.html, a self-contained page with plots.")
+        Optional[Path],
+        typer.Option("--report", help="Write DIR/report.html (plots, a clip table to sort and filter) and DIR/previews/."),
     ] = None,
+    previews: Annotated[
+        bool, typer.Option("--previews/--no-previews", help="Draw moving previews of chosen clips for the report.")
+    ] = True,
     robot: Annotated[str, typer.Option("--robot", help="Robot whose joint limits the ranges are set against.")] = (
         "unitree_g1"
     ),
@@ -348,7 +352,7 @@ def inspect_dataset_command(
         from .commands.report_html import write_report
 
         found = inspect_dataset(path, robot)
-        written = write_report(found, report) if report is not None else None
+        written = write_report(found, report, previews, robot) if report is not None else None
     except MimicdataError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

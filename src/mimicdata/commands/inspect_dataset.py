@@ -45,6 +45,10 @@ class ClipInfo:
     file: str
     quality: float | None = None  # stages.measures.quality_score, where the shard stores it
     reason: str = ""  # why a clip of the failures partition was rejected
+    index: int = 0  # the clip's index in its file
+    root_peak: tuple[float, int] = (0.0, 0)  # highest root (m), at frame
+    speed_peak: tuple[float, int] = (0.0, 0)  # fastest root (m/s), at frame
+    flags: list[str] = field(default_factory=list)  # the build's flags (joint limits)
 
     @property
     def seconds(self) -> float:
@@ -64,6 +68,7 @@ class Inspection:
     failures: list[ClipInfo] = field(default_factory=list)  # the failures partition: rejected, kept for analysis
     shards: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    flags: dict[str, list[str]] = field(default_factory=dict)  # clip id -> the build's flags
     built_from: dict[str, Any] | None = None
     retarget_quality: dict[str, Any] | None = None  # the build's summary of its retargeted clips
     duplicates: list[dict[str, Any]] = field(default_factory=list)
@@ -203,7 +208,7 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
         manifest = _manifest_rows(path)
         for split, files in dataset_shards(path).items():
             for file in files:
-                collector.shard(file, split, path, result, manifest)
+                collector.shard(file, split, path, result, manifest, result.flags)
     else:
         files = npz_files(path)
         if not files:
@@ -229,6 +234,7 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
 def _read_build_record(path: Path, result: Inspection) -> None:
     info = read_build_report(path)
     result.rejected = [r.model_dump() for r in info.rejected]
+    result.flags = {f.clip_id: list(f.flags) for f in info.flagged}
     result.retarget_quality = info.retarget_summary()
     result.duplicates = [d.model_dump() for d in info.duplicates]
     result.built_from = {
@@ -259,7 +265,8 @@ class _Collector:
         self.speeds: list[np.ndarray] = []
 
     def shard(
-        self, file: Path, split: str, root: Path, result: Inspection, manifest: dict[tuple[str, int], ManifestRow]
+        self, file: Path, split: str, root: Path, result: Inspection, manifest: dict[tuple[str, int], ManifestRow],
+        flags: dict[str, list[str]] | None = None,
     ) -> None:
         try:
             shard = Shard(file)
@@ -273,6 +280,7 @@ class _Collector:
             result.notes.append(f"skipped {file}: {exc}")
             return
         n = len(lengths)
+        flags = flags or {}
         rel = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
         rows = [manifest.get((rel, i)) for i in range(n)]
         ids = shard_clip_ids(file, shard)
@@ -292,17 +300,17 @@ class _Collector:
             row = rows[i]
             source = row.source if row else (ids[i].split(":", 1)[0] if ":" in ids[i] else split)
             info = ClipInfo(ids[i], source, split, b - a, float(fps[i]), float(weights[i]), rel,
-                            None if np.isnan(quality[i]) else float(quality[i]), reasons[i])
+                            None if np.isnan(quality[i]) else float(quality[i]), reasons[i], i,
+                            flags=list(flags.get(ids[i], [])))
+            tracks = None
+            if root_body is not None:
+                tracks = _root_tracks(shard.rows("body_pos_w", a, b)[:, root_body], float(fps[i]))
+                info.root_peak, info.speed_peak = _peak(tracks[0]), _peak(tracks[1])
             if split == FAILURES:
                 result.failures.append(info)  # counted apart, and left out of the ranges of what trains
                 continue
             result.clips.append(info)
-            self._add(
-                names,
-                shard.rows("joint_pos", a, b),
-                shard.rows("body_pos_w", a, b)[:, root_body] if root_body is not None else None,
-                fps[i],
-            )
+            self._add(names, shard.rows("joint_pos", a, b), tracks)
 
     def clip_file(self, file: Path, root: Path, result: Inspection) -> None:
         try:
@@ -312,9 +320,11 @@ class _Collector:
             return
         rel = file.relative_to(root) if file.is_relative_to(root) else file
         source = rel.parts[0] if len(rel.parts) > 1 else file.parent.name
-        result.clips.append(ClipInfo(clip.clip_id, source, "unsplit", len(clip.joint_pos), clip.fps, 1.0, str(rel)))
-        root_body = clip.body_pos[:, self.robot.body_index(self.robot.root_body)]
-        self._add(list(self.robot.joint_names), clip.joint_pos, root_body, clip.fps)
+        tracks = _root_tracks(clip.body_pos[:, self.robot.body_index(self.robot.root_body)], clip.fps)
+        info = ClipInfo(clip.clip_id, source, "unsplit", len(clip.joint_pos), clip.fps, 1.0, str(rel))
+        info.root_peak, info.speed_peak = _peak(tracks[0]), _peak(tracks[1])
+        result.clips.append(info)
+        self._add(list(self.robot.joint_names), clip.joint_pos, tracks)
         if result.body_names is None:
             result.body_names = list(self.robot.body_names)
 
@@ -349,17 +359,16 @@ class _Collector:
         _note(result, f"{file.name}: root taken as body 0 (no '{self.robot.root_body}' among its body names)")
         return 0
 
-    def _add(self, names: list[str], joint_pos: np.ndarray, root_pos: np.ndarray | None, fps: float) -> None:
+    def _add(self, names: list[str], joint_pos: np.ndarray, tracks: tuple[np.ndarray, np.ndarray] | None) -> None:
         if self.names is None:
             self.names = names
         lo, hi = np.nanmin(joint_pos, axis=0), np.nanmax(joint_pos, axis=0)
         self.lo = lo if self.lo is None else np.minimum(self.lo, lo)
         self.hi = hi if self.hi is None else np.maximum(self.hi, hi)
-        if root_pos is not None:
-            self.heights.append(root_pos[:, 2].astype(np.float32))
-            if len(root_pos) > 1:
-                speed = np.linalg.norm(np.gradient(np.asarray(root_pos, dtype=float), 1.0 / fps, axis=0), axis=-1)
-                self.speeds.append(speed.astype(np.float32))
+        if tracks is not None:
+            self.heights.append(tracks[0].astype(np.float32))
+            if len(tracks[1]):
+                self.speeds.append(tracks[1].astype(np.float32))
 
     def finish(self, result: Inspection) -> None:
         result.joint_names = self.names or []
@@ -378,6 +387,22 @@ class _Collector:
 
 
 WORST_SHOWN = 5  # lowest-scored clips listed in the summary
+
+
+def _root_tracks(root_pos: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(T,) root heights and (T,) root speeds of one clip (no speeds for a single frame)."""
+    root_pos = np.asarray(root_pos, dtype=float)
+    if len(root_pos) < 2:
+        return root_pos[:, 2], np.zeros(0)
+    return root_pos[:, 2], np.linalg.norm(np.gradient(root_pos, 1.0 / fps, axis=0), axis=-1)
+
+
+def _peak(values: np.ndarray) -> tuple[float, int]:
+    """(largest value, its frame); (0, 0) for none."""
+    if not len(values):
+        return 0.0, 0
+    top = int(np.argmax(values))
+    return float(values[top]), top
 
 
 def _note(result: Inspection, text: str) -> None:

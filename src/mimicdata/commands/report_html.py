@@ -6,13 +6,16 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
 from ..infra.atomic import write_text_atomic
 from .inspect_dataset import Inspection
+
+if TYPE_CHECKING:
+    from .report_previews import Preview
 
 REPORT_NAME = "report.html"
 _MARK = "<!-- mimicdata inspect-dataset report -->"
@@ -23,22 +26,60 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .warn { color: #b00; }
 figure { margin: 1em 0; } img { max-width: 100%; }
+.previews { display: flex; flex-wrap: wrap; gap: 12px; }
+.previews figure { margin: 0; width: 240px; font-size: 0.85em; }
+#clips th { cursor: pointer; } #clips td.reason { color: #b00; text-align: left; }
+"""
+# Sorting and filtering of the clip table, and a count of the previews that loaded (data-previews-loaded on
+# <body>, for anyone checking the page headless). Inline: the report opens from disk, with no network.
+_SCRIPT = """
+const table = document.getElementById('clips');
+if (table) {
+  const body = table.tBodies[0];
+  document.getElementById('clip-filter').addEventListener('input', (event) => {
+    const needle = event.target.value.toLowerCase();
+    for (const row of body.rows) row.hidden = !row.textContent.toLowerCase().includes(needle);
+  });
+  table.tHead.querySelectorAll('th').forEach((th, column) => th.addEventListener('click', () => {
+    const up = th.dataset.order !== 'up';
+    th.dataset.order = up ? 'up' : 'down';
+    const key = (row) => {
+      const text = row.cells[column].textContent;
+      const number = parseFloat(text);
+      return th.dataset.numeric ? (isNaN(number) ? -Infinity : number) : text;
+    };
+    const rows = Array.from(body.rows).sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (up ? 1 : -1));
+    rows.forEach((row) => body.appendChild(row));
+  }));
+}
+window.addEventListener('load', () => {
+  const images = Array.from(document.querySelectorAll('img.preview'));
+  document.body.dataset.previewsTotal = images.length;
+  document.body.dataset.previewsLoaded = images.filter((img) => img.complete && img.naturalWidth > 0).length;
+});
 """
 
 
-def write_report(inspection: Inspection, out_dir: Path) -> Path:
-    """Write out_dir/report.html; an existing report of ours is replaced, any other file is not."""
+def write_report(inspection: Inspection, out_dir: Path, previews: bool = True, robot: str = "unitree_g1") -> Path:
+    """Write out_dir/report.html and, with `previews`, its moving previews in out_dir/previews/; an existing
+    report of ours is replaced, any other file is not."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(out_dir, "report", "is a file; expected a directory for report.html")
     path = out_dir / REPORT_NAME
     if path.exists() and _MARK not in path.read_text(errors="replace")[:200]:
         raise InputError(path, "report", "exists and was not written by inspect-dataset; it is left alone")
-    write_text_atomic(path, render(inspection))
+    drawn: list[Preview] = []
+    note = None
+    if previews:
+        from .report_previews import write_previews  # the renderer: only when previews are asked for
+
+        drawn, note = write_previews(inspection, out_dir, robot)
+    write_text_atomic(path, render(inspection, drawn, note))
     return path
 
 
-def render(inspection: Inspection) -> str:
+def render(inspection: Inspection, previews: list[Preview] | None = None, preview_note: str | None = None) -> str:
     summary = inspection.summary()
     parts = [
         f"<!DOCTYPE html>\n{_MARK}\n<html><head><meta charset='utf-8'>",
@@ -48,10 +89,12 @@ def render(inspection: Inspection) -> str:
         _splits(summary),
         _sources(summary),
         _rejections(summary),
+        _previews(previews or [], preview_note),
+        _clip_table(inspection, summary),
         _plots(inspection, summary),
         _joint_table(summary),
         _names(summary),
-        "</body></html>\n",
+        f"<script>{_SCRIPT}</script></body></html>\n",
     ]
     return "\n".join(parts)
 
@@ -133,6 +176,40 @@ def _rejections(s: dict[str, Any]) -> str:
     ]
     header = ["reason", "clip", "detail", "quality score", "in failures/"]
     return f"<h2>Rejected clips ({rejected['clips']})</h2>" + _table(header, rows)
+
+
+def _previews(previews: list[Preview], note: str | None) -> str:
+    if note:
+        return f"<h2>Moving previews</h2><p class='warn'>{_e(note)}</p>"
+    if not previews:
+        return ""
+    cells = "".join(
+        f"<figure><img class='preview' src='{_e(p.file)}' alt='{_e(p.clip.clip_id)}' width='240' height='180'>"
+        f"<figcaption><b>{_e(p.why)}</b><br>{_e(p.clip.clip_id)} ({_e(p.clip.split)})</figcaption></figure>"
+        for p in previews
+    )
+    return f"<h2>Moving previews</h2><div class='previews'>{cells}</div>"
+
+
+def _clip_table(inspection: Inspection, s: dict[str, Any]) -> str:
+    """Every clip, the failures and the inputs that could not be stored, in one table to sort and filter."""
+    rows = []
+    for c in [*inspection.clips, *inspection.failures]:
+        quality = "" if c.quality is None else f"{c.quality:.3f}"
+        rows.append([_e(c.clip_id), _e(c.source), _e(c.split), str(c.frames), f"{c.seconds:.2f}", quality,
+                     _e("; ".join(c.flags)), f"<span class='reason'>{_e(c.reason)}</span>"])
+    stored = {c.clip_id for c in inspection.failures}
+    for r in s["rejected"]["list"]:
+        if r["clip_id"] not in stored:
+            rows.append([_e(r["clip_id"]), _e(r.get("source", "")), "not stored", "", "", "", "",
+                         f"<span class='reason'>{_e(r.get('reason', ''))}</span>"])
+    numeric = {"frames", "seconds", "quality score"}
+    header = "".join(f"<th{' data-numeric=1' if h in numeric else ''}>{_e(h)}</th>"
+                     for h in ("clip", "source", "split", "frames", "seconds", "quality score", "flags", "rejected"))
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (f"<h2>Clips ({len(rows)})</h2><p><input id='clip-filter' type='search' placeholder='filter: id, source, "
+            f"split, reason' size='40'> click a column to sort</p>"
+            f"<table id='clips'><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>")
 
 
 def _joint_table(s: dict[str, Any]) -> str:
