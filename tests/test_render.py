@@ -93,3 +93,25 @@ def test_no_headless_gl_is_a_clear_error(monkeypatch):
     with pytest.raises(RenderingUnavailable, match="apt-get install libegl1"):
         gl.backend()
     assert issubclass(RenderingUnavailable, Exception) and not issubclass(RenderingUnavailable, InputError)
+
+
+def test_a_robot_given_as_an_mjcf_with_meshes_is_drawn_with_them(built_sample, tmp_path, robot):
+    from conftest import MJLAB_XML
+    from mimicdata.render.scene import mesh_world
+    from mimicdata.robot import load_robot
+
+    require_shared("robots", "unitree_g1_mjlab", "g1.xml")
+    meshed = load_robot(str(MJLAB_XML))
+    world = mesh_world(meshed)
+    assert world is not None and mesh_world(robot) is None  # the bundled G1 has capsules only
+    out = tmp_path / "meshes.mp4"
+    result = CliRunner().invoke(app, ["render-motion", str(built_sample), "--clip", "mocap:human_walk", "-o", str(out),
+                                      "--robot", str(MJLAB_XML), "--fps", "5", "--width", "160", "--height", "120"])
+    assert result.exit_code == 0, result.output
+    frames = _frames(out)
+    assert len(frames) == 20 and all(f.std() > 10 for f in frames)
+    capsules = tmp_path / "capsules.mp4"
+    CliRunner().invoke(app, ["render-motion", str(built_sample), "--clip", "mocap:human_walk", "-o", str(capsules),
+                             "--fps", "5", "--width", "160", "--height", "120"])
+    differ = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, _frames(capsules))]
+    assert min(differ) > 1.0  # meshes, not the capsules

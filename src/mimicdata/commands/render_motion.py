@@ -14,7 +14,7 @@ import numpy as np
 from ..dataset.stored import StoredClip, stored_clips
 from ..errors import InputError
 from ..render import Drawing, MotionRenderer, check_output, robot_drawing, with_performer, write_video
-from ..render.scene import Camera
+from ..render.scene import Camera, mesh_world
 from ..robot import RobotModel, load_robot
 
 MAX_SIDE = 4096  # pixels
@@ -56,7 +56,7 @@ def render_motion(
     rate = float(fps or min(drawing.fps, 60.0))
     picks = np.unique(np.round(np.arange(0.0, drawing.num_frames, drawing.fps / rate)).astype(np.int64))
     picks = picks[picks < drawing.num_frames]
-    with MotionRenderer(width, height) as renderer:
+    with MotionRenderer(width, height, mesh_world(model)) as renderer:
         written = write_video(output, renderer.frames(drawing, picks, camera), rate)
     marked = sum(bool(drawing.marks(int(t))) for t in picks)
     return Rendered(str(output), drawing.clip_id, written, rate, written / rate, marked)
@@ -69,7 +69,7 @@ def motion_drawing(path: Path, robot: RobotModel, clip: str | None, bvh_format: 
     if bvh_format is not None:
         raise InputError(path, "bvh_format", "applies to a .bvh take only")
     found = pick_clip(path, robot, clip)
-    return robot_drawing(robot, found.clip_id, found.fps, found.body_pos, found.body_quat)
+    return robot_drawing(robot, found.clip_id, found.fps, found.body_pos, found.body_quat, found.joint_pos)
 
 
 def pick_clip(path: Path, robot: RobotModel, clip: str | None) -> StoredClip:
@@ -98,5 +98,5 @@ def _bvh_drawing(path: Path, robot: RobotModel, clip: str | None, bvh_format: st
     result = retarget_skeleton(skeleton, load_format(bvh_format), robot, path)
     motion = result.motion
     body_pos, body_quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
-    drawing = robot_drawing(robot, path.stem, motion.fps, body_pos, body_quat)
+    drawing = robot_drawing(robot, path.stem, motion.fps, body_pos, body_quat, motion.joint_pos)
     return with_performer(drawing, result.performer, skeleton.parents)
