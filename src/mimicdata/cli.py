@@ -478,6 +478,32 @@ def render_motion_command(
     typer.echo(f"{done.output}: {done.clip_id}, {done.frames} frames at {done.fps:g} fps ({done.seconds:.1f} s){marked}")
 
 
+@app.command("export-dataset")
+def export_dataset_command(
+    dataset: Annotated[Path, typer.Argument(help="A dataset directory build-dataset wrote.")],
+    to: Annotated[str, typer.Option("--to", help="mjlab, holosoma, csv, teleopit-hdf5 or lerobot.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="A new folder (or an empty one) for the export.")],
+    split: Annotated[str, typer.Option("--split", help="train, val, all (both) or failures.")] = "train",
+    fps: Annotated[
+        Optional[int], typer.Option("--fps", help="Rate of the export (default: 50 for mjlab and holosoma, else the dataset's).")
+    ] = None,
+    body_order: Annotated[
+        str, typer.Option("--body-order", help="mujoco (depth-first, mjlab's) or isaaclab (breadth-first).")
+    ] = "mujoco",
+    robot: Annotated[str, typer.Option("--robot", help="Robot: bundled name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
+) -> None:
+    """Write a dataset's clips in the layout another training stack reads, clip by clip, into a new folder."""
+    try:
+        from .export import export_dataset
+
+        done = export_dataset(dataset, to, output, split=split, fps=fps, body_order=body_order, robot=robot)
+    except MimicdataError as exc:
+        _fail(exc)
+    rate = f"{done.fps} fps" if done.fps else "the dataset's rate"
+    typer.echo(f"{done.output}: {done.clips} clips, {done.frames} frames as {done.format} at {rate}, "
+               f"{done.body_order} order, {len(done.files)} file(s)")
+
+
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
 
 
@@ -532,6 +558,7 @@ split_shards_main = _script("split-shards")
 inspect_dataset_main = _script("inspect-dataset")
 train_motion_main = _script("train-motion")
 render_motion_main = _script("render-motion")
+export_dataset_main = _script("export-dataset")
 
 
 if __name__ == "__main__":
