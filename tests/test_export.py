@@ -188,3 +188,47 @@ def test_an_export_never_writes_into_a_dataset_or_over_anything(dataset, tmp_pat
     assert (taken / "mine.txt").read_text() == "mine" and not (tmp_path / "x").exists()
     assert not list(tmp_path.glob(".*partial*"))
 
+
+
+def _unnamed_isaaclab_clip(exports, folder):
+    """An IsaacLab-ordered clip as IsaacLab-based trackers write it: no names stored."""
+    root, _ = exports
+    source = sorted((root / "isaaclab").rglob("*.npz"))[0]
+    data = dict(np.load(source, allow_pickle=False))
+    for key in ("joint_names", "body_names", "body_order"):
+        del data[key]
+    folder.mkdir(parents=True)
+    np.savez(folder / "isaac_clip.npz", **data)
+    return folder / "isaac_clip.npz", source
+
+
+def test_an_unnamed_isaaclab_clip_is_read_in_the_order_it_is_told(exports, tmp_path, robot):
+    clip, named = _unnamed_isaaclab_clip(exports, tmp_path / "in")
+    (wrong,) = check_fk(clip, frames=10)
+    assert not wrong[1].passed  # read as MuJoCo's order, the limbs are shuffled: check-fk says so
+    (right,) = check_fk(clip, frames=10, body_order="isaaclab")
+    assert right[1].passed and "isaaclab" in " ".join(right[2])
+    cli = CliRunner().invoke(app, ["check-fk", "--npz", str(clip), "--body-order", "isaaclab", "--frames", "5"])
+    assert cli.exit_code == 0, cli.output
+    back = read_motion("npz", clip, robot, body_order="isaaclab")
+    np.testing.assert_allclose(back.joint_pos, read_motion("npz", named, robot).joint_pos, atol=1e-6)
+
+
+def test_a_dataset_built_from_an_isaaclab_clip_passes_check_fk(exports, tmp_path):
+    clip, _ = _unnamed_isaaclab_clip(exports, tmp_path / "in")
+    spec = {"name": "isaac", "target_fps": 50, "val_percent": 10, "hash_salt": "i",
+            "sources": [{"name": "isaac", "type": "npz", "input": str(clip.parent), "body_order": "isaaclab"}]}
+    (tmp_path / "isaac.yaml").write_text(yaml.safe_dump(spec))
+    report = build_dataset(tmp_path / "isaac.yaml", BuildOptions(output_root=tmp_path / "out", use_cache=False))
+    assert report.kept == 1 and report.fk_check is not None and report.fk_check.passed == 1
+    checked = check_fk(tmp_path / "out" / "isaac", frames=10)
+    assert len(checked) == 1 and checked[0][1].passed
+
+
+def test_a_holosoma_file_reads_back_as_the_same_motion(exports, robot):
+    root, _ = exports
+    for mj in sorted((root / "mjlab").rglob("*.npz"))[:2]:
+        holo = read_motion("npz", root / "holosoma" / mj.relative_to(root / "mjlab"), robot)
+        plain = read_motion("npz", mj, robot)
+        np.testing.assert_allclose(holo.joint_pos, plain.joint_pos, atol=1e-6)
+        np.testing.assert_allclose(holo.root_pos, plain.root_pos, atol=1e-6)

@@ -240,6 +240,9 @@ def check_fk_command(
     strict: Annotated[
         bool, typer.Option("--strict", metavar=FLAG, help="Also fail when stored velocities disagree with the stored poses.")
     ] = False,
+    body_order: Annotated[
+        str, typer.Option("--body-order", help="Order of files that store no names: mujoco (depth-first) or isaaclab.")
+    ] = "mujoco",
     as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the results as JSON.")] = False,
 ) -> None:
     """Recompute body poses with MuJoCo from the stored root and joints, and compare.
@@ -253,8 +256,12 @@ def check_fk_command(
                   "ang_vel_p95": ang_vel_p95}
     try:
         from .commands.check_fk import check_fk
+        from .robot.order import BODY_ORDERS
 
-        results = check_fk(npz, robot, mjcf=mjcf, clip=clip, frames=frames, thresholds=thresholds)
+        if body_order not in BODY_ORDERS:
+            raise typer.BadParameter(f"--body-order must be one of {BODY_ORDERS}, not {body_order!r}")
+        results = check_fk(npz, robot, mjcf=mjcf, clip=clip, frames=frames, thresholds=thresholds,
+                           body_order=body_order)
     except MimicdataError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
@@ -345,13 +352,19 @@ def inspect_dataset_command(
     robot: Annotated[str, typer.Option("--robot", help="Robot whose joint limits the ranges are set against.")] = (
         "unitree_g1"
     ),
+    body_order: Annotated[
+        str, typer.Option("--body-order", help="Order of files that store no names: mujoco (depth-first) or isaaclab.")
+    ] = "mujoco",
 ) -> None:
     """Clips, frames and hours per source and split, shards, names, rejections, joint ranges, root motion."""
     try:
         from .commands.inspect_dataset import inspect_dataset
         from .commands.report_html import write_report
+        from .robot.order import BODY_ORDERS
 
-        found = inspect_dataset(path, robot)
+        if body_order not in BODY_ORDERS:
+            raise typer.BadParameter(f"--body-order must be one of {BODY_ORDERS}, not {body_order!r}")
+        found = inspect_dataset(path, robot, body_order)
         written = write_report(found, report, previews, robot) if report is not None else None
     except MimicdataError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -32,6 +32,7 @@ from ..dataset.shards import Shard, is_shard
 from ..dataset.stored import foreign_clip, shard_clip_fps, shard_clip_ids, shard_names, shard_world_first
 from ..errors import InputError, MimicdataError
 from ..robot import RobotModel, load_robot
+from ..robot.order import BodyOrder
 
 
 @dataclass
@@ -192,13 +193,13 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-def inspect_dataset(path: Path, robot_spec: str = "unitree_g1") -> Inspection:
+def inspect_dataset(path: Path, robot_spec: str = "unitree_g1", body_order: BodyOrder = "mujoco") -> Inspection:
     """Read a dataset, shard directory, shard file or clip-file directory and describe it."""
     path = Path(path)
     robot = load_robot(robot_spec)
     if not path.exists():
         raise InputError(path, None, "not found")
-    collector = _Collector(robot)
+    collector = _Collector(robot, body_order)
     if is_dataset_dir(path):
         result = Inspection(str(path), "dataset")
         if (path / BUILD_INFO).is_file():
@@ -256,8 +257,9 @@ def _manifest_rows(path: Path) -> dict[tuple[str, int], ManifestRow]:
 class _Collector:
     """Accumulates names, joint ranges and root distributions one clip at a time."""
 
-    def __init__(self, robot: RobotModel) -> None:
+    def __init__(self, robot: RobotModel, assumed: BodyOrder = "mujoco") -> None:
         self.robot = robot
+        self.assumed = assumed  # the order of files that store no names
         self.names: list[str] | None = None
         self.lo: np.ndarray | None = None
         self.hi: np.ndarray | None = None
@@ -314,7 +316,7 @@ class _Collector:
 
     def clip_file(self, file: Path, root: Path, result: Inspection) -> None:
         try:
-            clip = foreign_clip(file, self.robot)
+            clip = foreign_clip(file, self.robot, self.assumed)
         except MimicdataError as exc:
             result.notes.append(f"skipped {file}: {exc}")
             return
@@ -336,7 +338,7 @@ class _Collector:
         if stored is not None:
             return stored
         try:
-            layout = joint_layout(file, width, None, self.robot)
+            layout = joint_layout(file, width, None, self.robot, self.assumed)
         except InputError:
             _note(result, f"{file.name} has no joint_names and {width} joints: limits unknown")
             return [f"joint_{j}" for j in range(width)]
@@ -350,7 +352,8 @@ class _Collector:
         names = shard_names(file, shard, "body_names")
         world = shard_world_first(shard, self.robot, names)
         try:
-            layout = body_layout(file, shard.header("body_pos_w")[0][1], names, self.robot, world_first=world)
+            layout = body_layout(file, shard.header("body_pos_w")[0][1], names, self.robot, world_first=world,
+                                 assumed=self.assumed)
             index = layout.index(self.robot, self.robot.root_body)
         except InputError:
             index = -1

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..robot import RobotModel
+from ..robot.order import BodyOrder, order
 
 ROOT_WIDTH = 7  # xyz + wxyz, MuJoCo's free-joint qpos
 
@@ -97,8 +98,11 @@ class JointLayout:
     note: str | None = None  # set when an order had to be assumed
 
 
-def joint_layout(path: Path, width: int, names: Sequence[str] | None, robot: RobotModel) -> JointLayout:
-    """Where the robot's joints are in a (T, width) joint_pos, with or without stored joint names."""
+def joint_layout(
+    path: Path, width: int, names: Sequence[str] | None, robot: RobotModel, assumed: BodyOrder = "mujoco"
+) -> JointLayout:
+    """Where the robot's joints are in a (T, width) joint_pos: by stored joint names, else in the `assumed`
+    order (MuJoCo's depth-first, or IsaacLab's breadth-first: robot.order)."""
     J = robot.num_joints
     n_named = len(names) if names is not None else J
     if width not in (n_named, n_named + ROOT_WIDTH):
@@ -111,8 +115,8 @@ def joint_layout(path: Path, width: int, names: Sequence[str] | None, robot: Rob
     packed = width == n_named + ROOT_WIDTH
     if names is not None:
         return JointLayout(joint_columns(path, "joint_names", names, robot), packed)
-    note = f"{Path(path).name} has no joint_names: assumed {robot.name}'s joint order"
-    return JointLayout(np.arange(J), packed, note)
+    note = f"{Path(path).name} has no joint_names: assumed {robot.name}'s joint order ({assumed})"
+    return JointLayout(np.argsort(order(robot, assumed).joints), packed, note)
 
 
 @dataclass(frozen=True)
@@ -131,13 +135,14 @@ class BodyLayout:
 
 def body_layout(
     path: Path, num_bodies: int, names: Sequence[str] | None, robot: RobotModel,
-    world_first: bool | None = None,
+    world_first: bool | None = None, assumed: BodyOrder = "mujoco",
 ) -> BodyLayout:
     """Where the robot's bodies are among `num_bodies` stored ones.
 
     With names, by name (bodies the file lacks are -1). Without, the robot's
-    order, after MuJoCo's world body when there is one more body than the
-    robot has and `world_first` (the caller tests body 0 with is_world_body).
+    bodies in the `assumed` order (robot.order), after MuJoCo's world body when
+    there is one more body than the robot has and `world_first` (the caller
+    tests body 0 with is_world_body).
     """
     B = len(robot.body_names)
     if names is not None:
@@ -147,10 +152,11 @@ def body_layout(
         if len(set(names)) != len(names):
             raise InputError(path, "body_names", f"duplicate body names {sorted({n for n in names if names.count(n) > 1})}")
         return BodyLayout(np.array([names.index(b) if b in names else -1 for b in robot.body_names], dtype=np.int64))
+    columns = np.argsort(order(robot, assumed).bodies)
     if num_bodies == B:
-        return BodyLayout(np.arange(B))
+        return BodyLayout(columns)
     if num_bodies == B + 1 and world_first:
-        return BodyLayout(np.arange(1, B + 1))  # MuJoCo's world body in front
+        return BodyLayout(columns + 1)  # MuJoCo's world body in front
     raise InputError(
         path,
         "body_pos_w",

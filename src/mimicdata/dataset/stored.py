@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..robot import RobotModel
+from ..robot.order import BodyOrder
 from ..sources._common import fps_value
 from .foreign import (
     BodyLayout,
@@ -63,15 +64,18 @@ def stored_files(path: Path) -> list[Path]:
     return files
 
 
-def stored_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Iterator[StoredClip]:
-    """Every clip of a clip file, shard, foreign NPZ, or directory of them (a dataset, say)."""
+def stored_clips(
+    path: Path, robot: RobotModel, clip: int | None = None, assumed: BodyOrder = "mujoco"
+) -> Iterator[StoredClip]:
+    """Every clip of a clip file, shard, foreign NPZ, or directory of them (a dataset, say); files without
+    names are read in the `assumed` order (robot.order)."""
     for file in stored_files(path):
         if is_shard(file):
-            yield from shard_clips(file, robot, clip)
+            yield from shard_clips(file, robot, clip, assumed)
         else:
             if clip not in (None, 0):
                 raise InputError(file, "clip", f"a single-clip file has no clip {clip}")
-            yield foreign_clip(file, robot)
+            yield foreign_clip(file, robot, assumed)
 
 
 def shard_names(path: Path, shard: Shard, key: str) -> list[str] | None:
@@ -98,12 +102,16 @@ def shard_clip_fps(shard: Shard) -> np.ndarray:
     return np.full(shard.num_clips, float(np.asarray(shard["fps"]).ravel()[0]))
 
 
-def shard_joint_and_body_layout(path: Path, shard: Shard, robot: RobotModel) -> tuple[JointLayout, BodyLayout]:
-    """A shard's joint and body layouts (names where stored, the robot's order where not)."""
-    joints = joint_layout(path, shard.header("joint_pos")[0][1], shard_names(path, shard, "joint_names"), robot)
+def shard_joint_and_body_layout(
+    path: Path, shard: Shard, robot: RobotModel, assumed: BodyOrder = "mujoco"
+) -> tuple[JointLayout, BodyLayout]:
+    """A shard's joint and body layouts (names where stored, the `assumed` order where not)."""
+    joints = joint_layout(path, shard.header("joint_pos")[0][1], shard_names(path, shard, "joint_names"), robot,
+                          assumed)
     names = shard_names(path, shard, "body_names")
     B = shard.header("body_pos_w")[0][1]
-    return joints, body_layout(path, B, names, robot, world_first=shard_world_first(shard, robot, names))
+    return joints, body_layout(path, B, names, robot, world_first=shard_world_first(shard, robot, names),
+                               assumed=assumed)
 
 
 def shard_clip_ids(path: Path, shard: Shard) -> list[str]:
@@ -113,9 +121,11 @@ def shard_clip_ids(path: Path, shard: Shard) -> list[str]:
     return [f"{Path(path).stem}#{i}" for i in range(shard.num_clips)]
 
 
-def shard_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Iterator[StoredClip]:
+def shard_clips(
+    path: Path, robot: RobotModel, clip: int | None = None, assumed: BodyOrder = "mujoco"
+) -> Iterator[StoredClip]:
     shard = Shard(path)
-    joints, bodies = shard_joint_and_body_layout(path, shard, robot)
+    joints, bodies = shard_joint_and_body_layout(path, shard, robot, assumed)
     require_bodies(path, bodies, robot)
     notes = [joints.note] if joints.note else []
     ids = shard_clip_ids(path, shard)
@@ -139,8 +149,9 @@ def shard_clips(path: Path, robot: RobotModel, clip: int | None = None) -> Itera
         )
 
 
-def foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
-    """A single-clip NPZ of another tool (mjlab, holosoma, BeyondMimic) in the robot's order."""
+def foreign_clip(path: Path, robot: RobotModel, assumed: BodyOrder = "mujoco") -> StoredClip:
+    """A single-clip NPZ of another tool (mjlab, holosoma, BeyondMimic) in the robot's order; without stored
+    names, read in the `assumed` order."""
     arrays = load_arrays(path)
     for key in ("fps", "joint_pos", "body_pos_w", "body_quat_w"):
         if key not in arrays:
@@ -149,7 +160,7 @@ def foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
     joint_pos = np.asarray(arrays["joint_pos"], dtype=float)
     if joint_pos.ndim != 2:
         raise InputError(path, "joint_pos", f"expected a (T, joints) array, found shape {joint_pos.shape}")
-    joints = joint_layout(path, joint_pos.shape[1], stored_names(path, arrays, "joint_names"), robot)
+    joints = joint_layout(path, joint_pos.shape[1], stored_names(path, arrays, "joint_names"), robot, assumed)
     joint_pos = (joint_pos[:, 7:] if joints.packed_root else joint_pos)[:, joints.columns]
     body_pos = np.asarray(arrays["body_pos_w"], dtype=float)
     body_quat = np.asarray(arrays["body_quat_w"], dtype=float)
@@ -157,7 +168,8 @@ def foreign_clip(path: Path, robot: RobotModel) -> StoredClip:
         raise InputError(path, "body_pos_w", f"expected (T, B, 3) and (T, B, 4) body arrays, found "
                          f"{body_pos.shape} and {body_quat.shape}")
     world = body_pos.shape[1] > 0 and is_world_body(body_pos[:, 0], body_quat[:, 0])
-    bodies = body_layout(path, body_pos.shape[1], stored_names(path, arrays, "body_names"), robot, world_first=world)
+    bodies = body_layout(path, body_pos.shape[1], stored_names(path, arrays, "body_names"), robot, world_first=world,
+                         assumed=assumed)
     require_bodies(path, bodies, robot)
     b = bodies.columns
     lin_vel, ang_vel = (

@@ -10,6 +10,7 @@ from ..dataset.foreign import body_layout, is_world_body, joint_layout, load_arr
 from ..errors import InputError
 from ..motion import RobotMotion
 from ..robot import RobotModel
+from ..robot.order import BodyOrder
 from ._common import Rate, float_array, make_motion, resolve_fps, unit_quats
 
 # Stored quaternions are written normalised; a larger error means a wrong
@@ -19,7 +20,9 @@ QUAT_TOLERANCE = 1e-2
 ROOT_AGREEMENT_M = 1e-3
 
 
-def read_npz(path: Path, robot: RobotModel, *, fps: Rate | None = None) -> RobotMotion:
+def read_npz(path: Path, robot: RobotModel, *, fps: Rate | None = None, body_order: BodyOrder = "mujoco") -> RobotMotion:
+    """A clip; stored joint and body names decide the order, else `body_order` (mujoco: depth-first, as mjlab
+    writes; isaaclab: breadth-first, as IsaacLab-based trackers write)."""
     path = Path(path)
     arrays = load_arrays(path)
     if "joint_pos" not in arrays:
@@ -27,12 +30,12 @@ def read_npz(path: Path, robot: RobotModel, *, fps: Rate | None = None) -> Robot
     raw = arrays["joint_pos"]
     if raw.ndim != 2:
         raise InputError(path, "joint_pos", f"expected a (T, joints) array, found shape {raw.shape}")
-    layout = joint_layout(path, raw.shape[1], stored_names(path, arrays, "joint_names"), robot)
+    layout = joint_layout(path, raw.shape[1], stored_names(path, arrays, "joint_names"), robot, body_order)
     joint_pos = float_array(path, "joint_pos", raw, (raw.shape[1],))
     T = joint_pos.shape[0]
     joints = (joint_pos[:, 7:] if layout.packed_root else joint_pos)[:, layout.columns]
 
-    root = _body_root(path, arrays, robot, T)
+    root = _body_root(path, arrays, robot, T, body_order)
     if layout.packed_root:
         packed_pos = joint_pos[:, :3]
         packed_quat = unit_quats(path, "joint_pos", joint_pos[:, 3:7], QUAT_TOLERANCE)
@@ -47,7 +50,7 @@ def read_npz(path: Path, robot: RobotModel, *, fps: Rate | None = None) -> Robot
 
 
 def _body_root(
-    path: Path, arrays: dict[str, np.ndarray], robot: RobotModel, T: int
+    path: Path, arrays: dict[str, np.ndarray], robot: RobotModel, T: int, assumed: BodyOrder
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The root body's world pose from body_pos_w/body_quat_w, or None without body arrays."""
     have = [k for k in ("body_pos_w", "body_quat_w") if k in arrays]
@@ -64,7 +67,8 @@ def _body_root(
     quat = float_array(path, "body_quat_w", arrays["body_quat_w"], (B, 4), T)
     body_quat = unit_quats(path, "body_quat_w", quat, QUAT_TOLERANCE)
     names = stored_names(path, arrays, "body_names")
-    layout = body_layout(path, B, names, robot, world_first=B > 0 and is_world_body(body_pos[:, 0], body_quat[:, 0]))
+    world = B > 0 and is_world_body(body_pos[:, 0], body_quat[:, 0])
+    layout = body_layout(path, B, names, robot, world_first=world, assumed=assumed)
     index = layout.index(robot, robot.root_body)
     if index < 0:
         raise InputError(path, "body_names", f"root body {robot.root_body!r} of robot {robot.name} is not among {names}")
