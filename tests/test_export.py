@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -232,3 +233,41 @@ def test_a_holosoma_file_reads_back_as_the_same_motion(exports, robot):
         plain = read_motion("npz", mj, robot)
         np.testing.assert_allclose(holo.joint_pos, plain.joint_pos, atol=1e-6)
         np.testing.assert_allclose(holo.root_pos, plain.root_pos, atol=1e-6)
+
+
+def test_the_old_tools_hdf5_shards_are_a_source_and_give_the_clips_back(dataset, exports, tmp_path, robot):
+    """The teleopit-hdf5 export, read back by the teleopit_hdf5 source: windows joined into the original clips."""
+    import h5py
+
+    root, _ = exports
+    inputs = tmp_path / "h5"
+    shutil.copytree(root / "teleopit-hdf5", inputs)
+    # The minimal layout too (root_pos/root_quat_w, no body arrays, no names), and a file that is no shard.
+    stored = next(stored_clips(dataset, robot))
+    with h5py.File(inputs / "minimal.h5", "w") as h5:
+        h5.attrs.update({"format": "teleopit_motion_hdf5", "version": 1, "fps": 30})
+        pelvis = robot.body_index(robot.root_body)
+        h5["root_pos"], h5["root_quat_w"] = stored.body_pos[:512, pelvis], stored.body_quat[:512, pelvis]
+        h5["joint_pos"] = stored.joint_pos[:512].astype(np.float32)
+        for key, value in (("clip_starts", [0]), ("clip_lengths", [512]), ("clip_fps", [30]), ("source_clip_ids", [0]),
+                           ("source_start_frames", [0]), ("source_clip_starts", [0]), ("source_clip_lengths", [512]),
+                           ("source_clip_fps", [30])):
+            h5[key] = np.array(value, dtype=np.int64)
+    (inputs / "junk.h5").write_bytes(b"not hdf5")
+    spec = {"name": "back", "target_fps": 30, "val_percent": 20, "hash_salt": "b",
+            "sources": [{"name": "old", "type": "teleopit_hdf5", "input": str(inputs)}]}
+    (tmp_path / "back.yaml").write_text(yaml.safe_dump(spec))
+    report = build_dataset(tmp_path / "back.yaml", BuildOptions(output_root=tmp_path / "out", use_cache=False))
+    assert report.kept == 6 and report.fk_check is not None and report.fk_check.passed == report.fk_check.clips
+    assert [r.reason for r in report.rejected] == ["unreadable"] and "junk.h5" in report.rejected[0].file
+    assert not report.duplicates  # clips of one file are not one motion
+    original = {c.clip_id.split(":")[1]: c for c in stored_clips(dataset, robot)}
+    back = {c.clip_id: c for c in stored_clips(tmp_path / "out" / "back", robot)}
+    for split in ("train", "val"):
+        for name, clip in original.items():
+            key = f"old:{split}/shard_000/u_{name}"
+            if key in back:
+                np.testing.assert_allclose(back[key].joint_pos, clip.joint_pos, atol=1e-5)
+                assert back[key].joint_pos.shape[0] == 600  # two windows joined into the clip again
+    assert sum(k.startswith("old:train/") or k.startswith("old:val/") for k in back) == 5
+    np.testing.assert_allclose(back["old:minimal/clip_00000"].joint_pos, stored.joint_pos[:512], atol=1e-5)

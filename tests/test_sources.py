@@ -93,8 +93,8 @@ def npz_arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def test_registry_covers_every_type():
-    assert set(READERS) == set(SUFFIXES) == {"bvh", "pkl", "npz", "seed_csv", "csv", "hdf5"}
-    assert SUFFIXES["hdf5"] == (".h5", ".hdf5")
+    assert set(READERS) == set(SUFFIXES) == {"bvh", "pkl", "npz", "seed_csv", "csv", "hdf5", "teleopit_hdf5"}
+    assert SUFFIXES["hdf5"] == SUFFIXES["teleopit_hdf5"] == (".h5", ".hdf5")
     assert SUFFIXES["csv"] == SUFFIXES["seed_csv"] == (".csv",)
 
 

@@ -35,9 +35,9 @@ from .discover import ClipItem
 LIMIT_TOLERANCE_RAD = 1e-3
 
 
-def read_robot_motion(source: SourceSpec, path: Path, robot: RobotModel) -> ReadMotion:
-    """Read one file and, for a human skeleton, retarget it and measure the result."""
-    motion = read_motion(source.type, path, robot, **source.reader_options()).head(source.max_frames)
+def read_robot_motion(source: SourceSpec, path: Path, robot: RobotModel, part: int | None = None) -> ReadMotion:
+    """Read one file (clip `part` of a many-clip file) and, for a human skeleton, retarget it and measure the result."""
+    motion = read_motion(source.type, path, robot, part, **source.reader_options()).head(source.max_frames)
     if isinstance(motion, SkeletonMotion):
         from ..retarget import retarget_skeleton  # scipy: only human motion needs it
         from ..retarget.quality import measure_retarget
@@ -158,8 +158,9 @@ def process_clip(
         else:
             result.input_sha256 = file_sha256(item.path)
         motion_key = ClipCache.motion_key(
-            result.input_sha256, source.type, source.reader_options(), source.max_frames, robot.sha256,
-            source.format_file(),
+            result.input_sha256, source.type,
+            {**source.reader_options(), **({} if item.part is None else {"part": item.part})},
+            source.max_frames, robot.sha256, source.format_file(),
         )
         clip_key = ClipCache.clip_key(motion_key, {
             "target_fps": spec.target_fps, "preprocess": spec.preprocess.model_dump(mode="json"),
@@ -180,7 +181,7 @@ def process_clip(
             return result
         read = cache.load_motion(motion_key) if cache and read_cache else None
         if read is None:
-            read = read_robot_motion(source, item.path, robot)
+            read = read_robot_motion(source, item.path, robot, item.part)
             if file_identity(item.path) != result.input_identity:
                 # What was read may not be what was hashed: nothing may be cached or kept under that hash.
                 result.reason, result.input_identity = "input_changed", ""

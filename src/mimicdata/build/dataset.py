@@ -216,7 +216,8 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     item_of = {i.clip_id: i for i in items}
     t0 = time.perf_counter()
     found = find_duplicates(
-        {cid: (r.input_sha256, r.num_frames, r.signature) for cid, r in kept.items()},
+        # One file holding many clips is not one motion: its clips' content key is the file and the clip.
+        {cid: (_content_key(r, item_of[cid]), r.num_frames, r.signature) for cid, r in kept.items()},
         lambda cid: Shard(_clip_path(staging, item_of[cid]))["joint_pos"],
     )
     timings["duplicates"] = time.perf_counter() - t0
@@ -298,6 +299,10 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report.fk_check = _sampled_fk_check(staging, rows, robot)
         report.timings_s["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _content_key(result: ClipResult, item: ClipItem) -> str:
+    return result.input_sha256 if item.part is None else f"{result.input_sha256}#{item.part}"
 
 
 def _score(result: ClipResult) -> float:

@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..dataset.layout import looks_like_dataset
-from ..errors import InputError, SpecError
-from ..sources import SUFFIXES
+from ..errors import InputError, MimicdataError, SpecError
+from ..sources import CLIP_NAMES, SUFFIXES
 from ..spec import DatasetSpec, SourceSpec
 from ..stages.mirror import MIRROR_SUFFIX
 
@@ -21,8 +21,9 @@ class ClipItem:
 
     source: str
     path: Path
-    rel: str  # posix path relative to the source input, without suffix
+    rel: str  # posix path relative to the source input, without suffix (and /<clip name> for a many-clip file)
     mirrored: bool = False  # the file's motion mirrored left to right (stages/mirror.py)
+    part: int | None = None  # the clip's index in a file that holds many (sources.CLIP_NAMES)
 
     @property
     def clip_id(self) -> str:
@@ -30,6 +31,9 @@ class ClipItem:
 
     @property
     def file_rel(self) -> str:
+        if self.part is not None:
+            folder, _, clip = self.rel.rpartition("/")
+            return f"{folder}{self.path.suffix}#{clip}"
         return f"{self.rel}{self.path.suffix}"
 
 
@@ -98,7 +102,13 @@ def scan_source(source: SourceSpec) -> SourceScan:
         if _excluded(path, rel, source.exclude_patterns):
             scan.excluded["exclude_patterns"] = scan.excluded.get("exclude_patterns", 0) + 1
             continue
-        scan.items.append(ClipItem(source.name, path, rel))
+        if source.type in CLIP_NAMES:
+            names = _clip_names(source, path)
+            scan.items += [ClipItem(source.name, path, f"{rel}/{name}", part=k) for k, name in enumerate(names)]
+            if not names:  # unreadable: one item for the file, which the build reports with the reader's reason
+                scan.items.append(ClipItem(source.name, path, rel))
+        else:
+            scan.items.append(ClipItem(source.name, path, rel))
     if getattr(source, "filters", None) and getattr(source, "metadata_csv", None) is not None:
         allowed = _seed_metadata_allowed(source)
         kept = [i for i in scan.items if i.rel in allowed or PurePosixPath(i.rel).name in allowed]
@@ -106,6 +116,14 @@ def scan_source(source: SourceSpec) -> SourceScan:
             scan.excluded["metadata_filters"] = len(scan.items) - len(kept)
         scan.items = kept
     return scan
+
+
+def _clip_names(source: SourceSpec, path: Path) -> list[str]:
+    """The clips a many-clip file holds; none for a file that cannot be opened (its reading says why)."""
+    try:
+        return CLIP_NAMES[source.type](path)
+    except MimicdataError:
+        return []
 
 
 def _excluded(path: Path, rel: str, patterns: tuple[str, ...]) -> bool:

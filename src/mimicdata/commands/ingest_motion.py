@@ -36,7 +36,7 @@ def ingest_one(item: ClipItem, source: SourceSpec, robot_spec: str, output: Path
     result = IngestResult(item.clip_id, str(item.path))
     try:
         robot = load_robot(robot_spec)
-        read = read_robot_motion(source, item.path, robot)
+        read = read_robot_motion(source, item.path, robot, item.part)
         motion, notes = read.motion, read.notes
         result.quality = read.quality
         # Clip files store an integer rate: the source's own, rounded, unless asked.

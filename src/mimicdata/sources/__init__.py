@@ -16,6 +16,8 @@ from .hdf5 import read_hdf5
 from .npz import read_npz
 from .pkl import read_pkl
 from .seed_csv import read_seed_csv
+from .teleopit_hdf5 import clip_names as teleopit_clip_names
+from .teleopit_hdf5 import read_teleopit_hdf5
 
 Reader = Callable[..., RobotMotion | SkeletonMotion]
 
@@ -26,7 +28,11 @@ READERS: dict[str, Reader] = {
     "seed_csv": read_seed_csv,
     "csv": read_csv,
     "hdf5": read_hdf5,
+    "teleopit_hdf5": read_teleopit_hdf5,
 }
+# Source types whose files hold many clips: the names of a file's clips, in order. Their readers take the
+# clip's index as a third positional argument (not an option of the spec).
+CLIP_NAMES: dict[str, Callable[[Path], list[str]]] = {"teleopit_hdf5": teleopit_clip_names}
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
     "bvh": (".bvh",),
@@ -35,6 +41,7 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "seed_csv": (".csv",),
     "csv": (".csv",),
     "hdf5": (".h5", ".hdf5"),
+    "teleopit_hdf5": (".h5", ".hdf5"),
 }
 
 
@@ -60,9 +67,10 @@ def reader_options(source_type: str) -> tuple[str, ...]:
 
 
 def read_motion(
-    source_type: str, path: Path, robot: RobotModel, **options: Any
+    source_type: str, path: Path, robot: RobotModel, part: int | None = None, **options: Any
 ) -> RobotMotion | SkeletonMotion:
-    """Read one file of the given source type: robot motion in robot joint order, or a human skeleton."""
+    """Read one file of the given source type: robot motion in robot joint order, or a human skeleton;
+    `part` is the clip's index in a file that holds many (CLIP_NAMES)."""
     path = Path(path)
     if source_type not in READERS:
         raise InputError(path, "type", f"unknown source type {source_type!r}; known types are {sorted(READERS)}")
@@ -77,7 +85,9 @@ def read_motion(
         raise InputError(path, ", ".join(required), f"the {', '.join(required)} option is required for {source_type} files")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(path, None, f"the file is empty; expected a {source_type} motion file")
+    if source_type in CLIP_NAMES:
+        return READERS[source_type](path, robot, part or 0, **options)
     return READERS[source_type](path, robot, **options)
 
 
-__all__ = ["READERS", "SUFFIXES", "read_motion", "reader_options", "reader_parameters"]
+__all__ = ["CLIP_NAMES", "READERS", "SUFFIXES", "read_motion", "reader_options", "reader_parameters"]
