@@ -23,7 +23,7 @@ from ..dataset.manifest import read_manifest, write_manifest
 from ..dataset.report import Resharded, ShardEntry, SplitEntry, read_build_report
 from ..dataset.shards import Member, Shard, file_sha256, write_members
 from ..errors import InputError, ShardError
-from ..infra.atomic import sweep_temporaries, write_text_atomic
+from ..infra.atomic import check_new_output, sweep_temporaries, write_text_atomic
 
 SHARED_KEYS = ("fps", "body_names", "joint_names", "schema_version", "window_steps")
 _BLOCK_BYTES = 32 << 20  # rows are copied in blocks of about this size
@@ -108,7 +108,7 @@ def split_shards(input_path: Path, output_path: Path, max_shard_bytes: int) -> R
     if max_shard_bytes <= 0:
         raise InputError(target, "max_size", f"must be positive, got {max_shard_bytes} bytes")
     groups = _shard_groups(source)
-    _check_target(source, target)
+    check_new_output(source, target, "input")
     sweep_temporaries(target.parent, f".{target.name}.partial-*")  # a killed run's staging, if its process is gone
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
     report = ReshardReport(str(source), str(target), int(max_shard_bytes))
@@ -118,7 +118,7 @@ def split_shards(input_path: Path, output_path: Path, max_shard_bytes: int) -> R
         if split_names := [s for s in groups if s]:
             report.not_copied = _finish_dataset(source, staging, report, split_names)
         if target.exists():
-            target.rmdir()  # _check_target allowed only an empty directory
+            target.rmdir()  # check_new_output allowed only an empty directory
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -138,16 +138,6 @@ def _shard_groups(source: Path) -> dict[str, list[Path]]:
     if not any(groups.values()):
         raise InputError(source, None, "holds no .npz shards (nor train/ or val/ directories of them)")
     return groups
-
-
-def _check_target(source: Path, target: Path) -> None:
-    src, dst = source.resolve(), target.resolve()
-    if dst == src or src in dst.parents:
-        raise InputError(target, "output", f"is inside the input {source}; write the new shards elsewhere")
-    if dst in src.parents:
-        raise InputError(target, "output", f"contains the input {source}; write the new shards elsewhere")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise InputError(target, "output", "already exists and is not empty; nothing is ever overwritten")
 
 
 def _reshard_dir(files: list[Path], out_dir: Path, split: str, bound: int) -> ReshardedSplit:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ..dataset.layout import BUILD_INFO
 from ..dataset.report import read_build_report
 from ..errors import InputError
-from ..infra.atomic import sweep_temporaries
+from ..infra.atomic import check_new_output, sweep_temporaries
 from ..robot import load_robot
 from ..robot.order import BODY_ORDERS, order
 from .clips import SPLIT_CHOICES, ExportClip, dataset_clips
@@ -64,7 +64,7 @@ def export_dataset(
         raise InputError(dataset, "split", f"expected one of {SPLIT_CHOICES}, not {split!r}")
     if fps is not None and not 1 <= fps <= 1000:
         raise InputError(output, "fps", f"expected a whole rate in [1, 1000], got {fps}")
-    _check_output(dataset, output)
+    check_new_output(dataset, output, "dataset")
     model = load_robot(robot)
     rate = fps or DEFAULT_FPS[to]
     staging = output.with_name(f".{output.name}.partial-{os.getpid()}")
@@ -83,7 +83,7 @@ def export_dataset(
         writer.finish()
         report.files = sorted(set(report.files))
         if output.exists():
-            output.rmdir()  # _check_output allowed only an empty folder
+            output.rmdir()  # check_new_output allowed only an empty folder
         os.replace(staging, output)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -92,16 +92,6 @@ def export_dataset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
-
-
-def _check_output(dataset: Path, output: Path) -> None:
-    src, dst = dataset.resolve(), output.resolve()
-    if dst == src or src in dst.parents:
-        raise InputError(output, "output", f"is inside the dataset {dataset}; an export never writes into a dataset")
-    if dst in src.parents:
-        raise InputError(output, "output", f"contains the dataset {dataset}; write the export elsewhere")
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise InputError(output, "output", "already exists and is not empty; an export never writes over anything")
 
 
 def _writer(to: str, out: Path, dataset: Path, robot_type: str) -> Any:

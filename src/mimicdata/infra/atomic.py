@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import InputError
+
 
 @contextmanager
 def atomic_file(path: Path, tmp_dir: Path | None = None, durable: bool = True) -> Iterator[tuple[BinaryIO, Path]]:
@@ -38,6 +40,18 @@ def atomic_file(path: Path, tmp_dir: Path | None = None, durable: bool = True) -
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_new_output(source: Path, output: Path, source_kind: str) -> None:
+    """A command that reads `source` and writes the folder `output` never writes into what it reads, around it,
+    or over anything: `output` must be outside `source`, not contain it, and be absent or empty."""
+    src, dst = Path(source).resolve(), Path(output).resolve()
+    if dst == src or src in dst.parents:
+        raise InputError(output, "output", f"is inside the {source_kind} {source}; write it elsewhere")
+    if dst in src.parents:
+        raise InputError(output, "output", f"contains the {source_kind} {source}; write it elsewhere")
+    if Path(output).exists() and (not Path(output).is_dir() or any(Path(output).iterdir())):
+        raise InputError(output, "output", "already exists and is not empty; nothing is ever overwritten")
 
 
 def flush_filesystem(path: Path) -> None:
