@@ -1,13 +1,14 @@
-"""Retarget quality on real BVH takes, side by side with Unitree's own retarget.
+"""Retarget quality on real BVH takes, side by side with the retargets others published of them.
 
     python tools/eval_retarget.py [--bvh-dir DIR --format NAME] [--json out.json] [--markdown]
 
-Without --bvh-dir: every take in ../shared/data/bvh/{lafan1, lafan1_cuts, cmu, hc_mocap}, each
+Without --bvh-dir: every take in ../shared/data/bvh/{lafan1, lafan1_cuts, cmu, hc_mocap, soma}, each
 folder with its format. For every take, mimicdata's retarget is measured by
-mimicdata.retarget.quality on the robot's collision geometry; where
-../shared/data/g1_csv/unitree_lafan1 holds Unitree's G1 retarget of the same take, that is
-measured the same way (frame for frame, against the same scaled human). The last lines are
-one table of every take (--markdown prints it as a Markdown table).
+mimicdata.retarget.quality on the robot's collision geometry. Where another G1 retarget of the
+same take exists, it is measured the same way (frame for frame, against the same scaled human):
+Unitree's of LAFAN1 (../shared/data/g1_csv/unitree_lafan1, Unitree CSV) and NVIDIA's of BONES-SEED
+SOMA takes (../shared/data/seed_csv, SEED CSV). The last lines are one table of every take
+(--markdown prints it as a Markdown table).
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from mimicdata.retarget import load_format, load_retarget_config, retarget_skele
 from mimicdata.retarget.formats import resolve_roles
 from mimicdata.retarget.quality import Quality, evaluate, measure_retarget
 from mimicdata.robot import load_robot
+from mimicdata.sources import read_motion
 from mimicdata.sources.bvh import read_bvh
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-FOLDERS = [("lafan1", "lafan1"), ("lafan1_cuts", "lafan1"), ("cmu", "cmu"), ("hc_mocap", "hc_mocap")]
+FOLDERS = [("lafan1", "lafan1"), ("lafan1_cuts", "lafan1"), ("cmu", "cmu"), ("hc_mocap", "hc_mocap"), ("soma", "soma")]
+# Folder of takes -> (who published a G1 retarget of them, where, how to read one).
+REFERENCES = {"lafan1": ("unitree", SHARED / "g1_csv" / "unitree_lafan1", "unitree"),
+              "soma": ("nvidia", SHARED / "seed_csv", "seed_csv")}
 
 ROWS = [
     ("self_collision_frames", "frames self-colliding > 1 cm", "{:.2%}"),
@@ -48,9 +53,12 @@ SUMMARY = ["self_collision_frames", "floor_penetration_frames", "below_2cm_frame
            "stance_foot_speed", "rms_joint_jerk", "limit_violation_frames", "speed_limit_frames"]
 
 
-def unitree_motion(csv: Path, fps: float, frames: int, joint_names: tuple[str, ...]) -> RobotMotion:
+def reference_motion(csv: Path, layout: str, fps: float, frames: int, robot) -> RobotMotion:
+    """Another tool's G1 retarget of a take, at most as many frames as the take."""
+    if layout == "seed_csv":
+        return read_motion("seed_csv", csv, robot).head(frames)  # type: ignore[union-attr]
     data = np.loadtxt(csv, delimiter=",")[:frames]
-    return RobotMotion(fps, data[:, :3], xyzw_to_wxyz(data[:, 3:7]), data[:, 7:], joint_names)
+    return RobotMotion(fps, data[:, :3], xyzw_to_wxyz(data[:, 3:7]), data[:, 7:], robot.joint_names)
 
 
 def mean_ee(q: Quality) -> float:
@@ -61,7 +69,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bvh-dir", type=Path, help="One folder of takes (default: the four folders above).")
     parser.add_argument("--format", default="lafan1", help="The skeleton format of --bvh-dir.")
-    parser.add_argument("--reference-dir", type=Path, default=SHARED / "g1_csv" / "unitree_lafan1")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", action="store_true", help="Print the summary as a Markdown table.")
     args = parser.parse_args()
@@ -84,17 +91,18 @@ def main() -> None:
             name = f"{folder.name}/{bvh.stem}"
             entry = {"frames": skeleton.num_frames, "seconds": seconds, "mimicdata": ours.as_dict()}
             table.append((name, "mimicdata", ours, skeleton.num_frames / seconds))
-            reference = args.reference_dir / f"{bvh.stem}.csv"
+            who, where, layout = REFERENCES.get(folder.name, ("", folder, ""))
+            reference = where / f"{bvh.stem}.csv"
             theirs = None
-            if reference.is_file() and folder.name == "lafan1":
-                motion = unitree_motion(reference, skeleton.fps, skeleton.num_frames, robot.joint_names)
+            if who and reference.is_file():
+                motion = reference_motion(reference, layout, skeleton.fps, skeleton.num_frames, robot)
                 theirs = evaluate(robot, motion, config, skeleton, roles, scale)
-                entry["unitree"] = theirs.as_dict()
-                table.append((name, "unitree", theirs, float("nan")))
+                entry[who] = theirs.as_dict()
+                table.append((name, who, theirs, float("nan")))
             report[name] = entry
             print(f"\n{name}: {skeleton.num_frames} frames, retargeted in {seconds:.2f} s "
                   f"({skeleton.num_frames / seconds:,.0f} frames/s); {result.notes[-1]}")
-            print(f"  {'':34s}{'mimicdata':>12s}{'unitree' if theirs else '':>12s}")
+            print(f"  {'':34s}{'mimicdata':>12s}{who if theirs else '':>12s}")
             for key, label, form in ROWS:
                 mine = form.format(getattr(ours, key))
                 other = form.format(getattr(theirs, key)) if theirs else ""
