@@ -271,3 +271,9 @@ def test_the_old_tools_hdf5_shards_are_a_source_and_give_the_clips_back(dataset,
                 assert back[key].joint_pos.shape[0] == 600  # two windows joined into the clip again
     assert sum(k.startswith("old:train/") or k.startswith("old:val/") for k in back) == 5
     np.testing.assert_allclose(back["old:minimal/clip_00000"].joint_pos, stored.joint_pos[:512], atol=1e-5)
+
+
+def test_a_folder_that_is_no_dataset_is_named_as_such(tmp_path):
+    (tmp_path / "loose.npz").write_bytes(b"")
+    with pytest.raises(InputError, match="not a dataset directory"):
+        export_dataset(tmp_path, "mjlab", tmp_path / "out")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..dataset.layout import BUILD_INFO
+from ..dataset.layout import BUILD_INFO, is_dataset_dir
 from ..dataset.report import read_build_report
 from ..errors import InputError
 from ..infra.atomic import check_new_output, sweep_temporaries
@@ -64,6 +64,8 @@ def export_dataset(
         raise InputError(dataset, "split", f"expected one of {SPLIT_CHOICES}, not {split!r}")
     if fps is not None and not 1 <= fps <= 1000:
         raise InputError(output, "fps", f"expected a whole rate in [1, 1000], got {fps}")
+    if not is_dataset_dir(dataset):
+        raise InputError(dataset, None, "not a dataset directory (no build_info.json, or manifest beside train/ val/)")
     check_new_output(dataset, output, "dataset")
     model = load_robot(robot)
     rate = fps or DEFAULT_FPS[to]
