@@ -228,3 +228,18 @@ def test_build_reports_the_quality_of_every_retargeted_clip_also_from_the_cache(
     assert again.retarget_quality == first.retarget_quality
     stored = read_build_report(tmp_path / "out" / "measured")
     assert stored.retarget_quality == first.retarget_quality
+
+
+def test_planted_feet_are_flat_not_on_tiptoe(robot, retargeted):
+    """LAFAN1's calibration T-pose has its toes 7 cm up: without levelling, every planted robot foot stood
+    25 degrees toe-down on its ball. Unitree's own retarget keeps them within a few degrees."""
+    fmt, skeleton, result = retargeted["lafan1/walk4_subject1.bvh"]
+    config = load_retarget_config(robot.name)
+    roles = resolve_roles(skeleton, load_format(fmt), "walk4")
+    scale = result.robot.leg / result.human.leg
+    ours = evaluate(robot, result.motion, config, skeleton, roles, scale, result.planted)
+    data = np.loadtxt(require_shared("data", "g1_csv", "unitree_lafan1", "walk4_subject1.csv"), delimiter=",")
+    data = data[: skeleton.num_frames]
+    unitree = RobotMotion(30.0, data[:, :3], xyzw_to_wxyz(data[:, 3:7]), data[:, 7:], robot.joint_names)
+    theirs = evaluate(robot, unitree, config, skeleton, roles, scale, result.planted)
+    assert ours.planted_foot_tilt < 3.0 and ours.planted_foot_tilt <= theirs.planted_foot_tilt

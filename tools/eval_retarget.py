@@ -48,9 +48,10 @@ ROWS = [
     ("rms_joint_acc", "RMS joint acc (rad/s^2)", "{:.2f}"),
     ("rms_joint_jerk", "RMS joint jerk (rad/s^3)", "{:.1f}"),
     ("ik_residual_frames", "frames a hand/foot misses IK > 5 cm", "{:.2%}"),
+    ("planted_foot_tilt", "planted sole tilt off level (deg)", "{:.1f}"),
 ]
 SUMMARY = ["self_collision_frames", "floor_penetration_frames", "below_2cm_frames", "median_lowest_sole",
-           "stance_foot_speed", "rms_joint_jerk", "limit_violation_frames", "speed_limit_frames"]
+           "stance_foot_speed", "planted_foot_tilt", "rms_joint_jerk", "limit_violation_frames", "speed_limit_frames"]
 
 
 def reference_motion(csv: Path, layout: str, fps: float, frames: int, robot) -> RobotMotion:
@@ -96,7 +97,7 @@ def main() -> None:
             theirs = None
             if who and reference.is_file():
                 motion = reference_motion(reference, layout, skeleton.fps, skeleton.num_frames, robot)
-                theirs = evaluate(robot, motion, config, skeleton, roles, scale)
+                theirs = evaluate(robot, motion, config, skeleton, roles, scale, result.planted)
                 entry[who] = theirs.as_dict()
                 table.append((name, who, theirs, float("nan")))
             report[name] = entry

@@ -87,6 +87,7 @@ class RetargetQuality(_Record):
     rms_joint_jerk: float
     end_effector_error: dict[str, float] = Field(default_factory=dict)  # m
     ik_residual_frames: float = 0.0  # frames with a hand or foot ending > 5 cm from its IK target
+    planted_foot_tilt: float = 0.0  # deg, median tilt of the robot sole off level while the performer's foot is planted
 
 
 class DuplicateEntry(_Record):

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..errors import InputError
-from ..geometry.rotations import quat_continuity, quat_multiply, quat_normalize, rotate_vector
+from ..geometry.rotations import quat_conjugate, quat_continuity, quat_multiply, quat_normalize, rotate_vector
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from .calibrate import offsets_at, robot_tpose
@@ -159,6 +159,10 @@ def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets
     for k, role in enumerate(order):
         if role in offsets:
             rot_target[:, k] = quat_continuity(quat_multiply(skeleton.rotations[:, roles[role]], offsets[role]))
+    flat = np.asarray(marker_contacts(scaled.feet, scaled.feet_rest, skeleton.fps).all(axis=2))  # (T, 2) heel, ball down
+    for f, foot_side in enumerate(SIDES):
+        k = order.index(f"{foot_side}_ankle")
+        rot_target[:, k] = level_feet(rot_target[:, k], flat[:, f])
     positions = np.stack([lower.get(r, np.zeros((T, 3))) for r in order], axis=1)
     arm_slots = []
     for k, role in enumerate(order):
@@ -177,6 +181,26 @@ def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets
     root_pos = 0.5 * (lower["left_hip"] + lower["right_hip"]) - rotate_vector(root_quat, hips_offset)
     chains = make_chains(robot, tasks, [[order.index(r) for r in c.tasks] for c in config.chains.values()])
     return IkProblem(tasks, chains, Targets(positions, rot_target, arm_slots), root_pos, root_quat, nominal, config)
+
+
+def level_feet(foot_quat: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """(T, 4) foot orientation targets turned, by one constant rotation in the foot's frame, so that the
+    robot sole lies level where the performer's foot is flat on the floor (`flat`, (T,)).
+
+    A calibration frame whose feet are not flat (LAFAN1's T-pose has its toes 7 cm up) would otherwise
+    put every planted robot foot on tiptoe. With u the world up in the foot frame, averaged over the
+    flat frames, the correction C turns the foot's own up axis onto u, so that R C z = z there.
+    """
+    if flat.sum() < 3:
+        return foot_quat  # no flat stance to level against (a take on the floor, say)
+    up = rotate_vector(quat_conjugate(foot_quat[np.asarray(flat, dtype=bool)]), np.array([0.0, 0.0, 1.0])).mean(axis=0)
+    up /= np.linalg.norm(up)
+    axis = np.cross([0.0, 0.0, 1.0], up)
+    angle = np.arctan2(np.linalg.norm(axis), up[2])
+    if angle < 1e-6:
+        return foot_quat
+    correction = np.concatenate([[np.cos(angle / 2)], np.sin(angle / 2) * axis / np.linalg.norm(axis)])
+    return quat_multiply(foot_quat, np.broadcast_to(correction, foot_quat.shape))
 
 
 def plan_retarget(

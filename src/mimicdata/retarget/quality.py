@@ -51,6 +51,7 @@ class Quality:
     floor_penetration_frames: float = 0.0  # fraction of frames with any geom more than 2 cm below the floor
     deepest_floor_penetration: float = 0.0  # m
     ik_residual_frames: float = 0.0  # fraction of frames with a hand or foot ending > 5 cm from its IK target
+    planted_foot_tilt: float = 0.0  # deg, median tilt of the robot sole off level while the performer's foot is planted
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,8 +64,10 @@ def evaluate(
     human: SkeletonMotion | None = None,
     roles: dict[str, int] | None = None,
     scale: float = 1.0,
+    planted: np.ndarray | None = None,
 ) -> Quality:
-    """Measure a robot motion; with a human (and its role map) also the end-effector error."""
+    """Measure a robot motion; with a human (and its role map) also the end-effector error, and with the
+    performer's planted feet (T, F) how far the robot's soles tilt off level there (a tiptoe shows)."""
     body_pos, body_quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
     dt = 1.0 / motion.fps
     soles = robot.lowest_sole_heights(body_pos, body_quat)
@@ -87,6 +90,13 @@ def evaluate(
             r = head - body_pos[:T, pelvis] if role == "head" else robot_rel[:, robot.body_index(config.tasks[role].body)]
             errors[name] = float(np.linalg.norm(r - human_rel[:, roles[role]], axis=-1).mean())
     collisions = collision_measures(robot, body_pos, body_quat)
+    tilt = 0.0
+    if planted is not None and robot.foot_bodies:
+        feet_quat = body_quat[:, [robot.body_index(f) for f in robot.foot_bodies]]
+        up = rotate_vector(feet_quat, np.array([0.0, 0.0, 1.0]))[..., 2]  # the sole normal's height
+        down = np.asarray(planted, dtype=bool)[: len(up)]
+        if down.any():
+            tilt = float(np.degrees(np.arccos(np.clip(np.median(up[: len(down)][down]), -1.0, 1.0))))
     return Quality(
         **asdict(collisions),
         frames=motion.num_frames,
@@ -98,6 +108,7 @@ def evaluate(
         rms_joint_acc=float(np.sqrt(np.mean(acc**2))) if len(acc) else 0.0,
         rms_joint_jerk=rms_joint_jerk(q, motion.fps),
         end_effector_error=errors,
+        planted_foot_tilt=tilt,
     )
 
 
@@ -107,6 +118,6 @@ def measure_retarget(
     """The quality of a retarget, against the performer it followed (scaled as the retarget scaled it)."""
     config = load_retarget_config(robot.name)
     roles = resolve_roles(skeleton, fmt, path)
-    quality = evaluate(robot, result.motion, config, skeleton, roles, result.robot.leg / result.human.leg)
+    quality = evaluate(robot, result.motion, config, skeleton, roles, result.robot.leg / result.human.leg, result.planted)
     missed = result.ik_residual > IK_RESIDUAL
     return replace(quality, ik_residual_frames=float(missed.mean()) if len(missed) else 0.0)
