@@ -10,7 +10,15 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..errors import InputError
-from ..geometry.rotations import quat_conjugate, quat_continuity, quat_multiply, quat_normalize, rotate_vector
+from ..geometry.rotations import (
+    cross,
+    quat_conjugate,
+    quat_continuity,
+    quat_multiply,
+    quat_normalize,
+    rotate_vector,
+    rotvec_to_quat,
+)
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from .calibrate import offsets_at, robot_tpose
@@ -101,6 +109,7 @@ class _Scaled:
     lower: dict[str, np.ndarray]  # lower-body role -> (T, 3) target
     feet: np.ndarray  # (T, 2, 2, 3) human ankle and toe, left and right
     feet_rest: np.ndarray  # (2, 2) their heights when planted
+    planted_parts: np.ndarray  # (T, 2, 2) whether each of those markers is planted (ground.marker_contacts)
     floor: float  # the height the performer stands on, in the skeleton's frame
 
 
@@ -145,7 +154,8 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
             clearance = P[:, roles[role], 2] - floor - ankle_height
             p[:, 2] = sole_depth + leg_scale * clearance + (1 - leg_scale) * CLEARANCE * np.tanh(clearance / CLEARANCE)
         lower[role] = p
-    return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest, floor)
+    planted_parts = marker_contacts(feet, feet_rest, skeleton.fps)
+    return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest, planted_parts, floor)
 
 
 def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets: dict[str, np.ndarray]) -> IkProblem:
@@ -159,7 +169,7 @@ def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets
     for k, role in enumerate(order):
         if role in offsets:
             rot_target[:, k] = quat_continuity(quat_multiply(skeleton.rotations[:, roles[role]], offsets[role]))
-    flat = np.asarray(marker_contacts(scaled.feet, scaled.feet_rest, skeleton.fps).all(axis=2))  # (T, 2) heel, ball down
+    flat = np.asarray(scaled.planted_parts.all(axis=2))  # (T, 2) heel and ball down
     for f, foot_side in enumerate(SIDES):
         k = order.index(f"{foot_side}_ankle")
         rot_target[:, k] = level_feet(rot_target[:, k], flat[:, f])
@@ -195,11 +205,11 @@ def level_feet(foot_quat: np.ndarray, flat: np.ndarray) -> np.ndarray:
         return foot_quat  # no flat stance to level against (a take on the floor, say)
     up = rotate_vector(quat_conjugate(foot_quat[np.asarray(flat, dtype=bool)]), np.array([0.0, 0.0, 1.0])).mean(axis=0)
     up /= np.linalg.norm(up)
-    axis = np.cross([0.0, 0.0, 1.0], up)
+    axis = cross(np.array([0.0, 0.0, 1.0]), up)  # |axis| = sin(angle)
     angle = np.arctan2(np.linalg.norm(axis), up[2])
     if angle < 1e-6:
         return foot_quat
-    correction = np.concatenate([[np.cos(angle / 2)], np.sin(angle / 2) * axis / np.linalg.norm(axis)])
+    correction = rotvec_to_quat(axis * (angle / np.linalg.norm(axis)))
     return quat_multiply(foot_quat, np.broadcast_to(correction, foot_quat.shape))
 
 
@@ -257,8 +267,7 @@ def retarget_skeleton(
     fps, T = skeleton.fps, skeleton.num_frames
     planted = foot_contacts(scaled.feet, scaled.feet_rest, fps)
     if settings is not None and settings.stance_lock is not None:
-        parts = marker_contacts(scaled.feet, scaled.feet_rest, fps)
-        problem = _with_feet_locked(problem, robot, parts, fps, settings.stance_lock.blend)
+        problem = _with_feet_locked(problem, robot, scaled.planted_parts, fps, settings.stance_lock.blend)
     solved = problem.solve(robot)
     joint_pos = solved.joint_pos
     if settings is not None:
