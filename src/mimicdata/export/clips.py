@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dataset.layout import FAILURES, SPLITS, is_dataset_dir, split_shard_files
+from ..dataset.layout import FAILURES, SPLITS, split_shard_files
 from ..dataset.stored import shard_clips
 from ..errors import InputError
 from ..motion import RobotMotion
@@ -37,6 +37,8 @@ class ExportClip:
     body_names: list[str]
     root_pos: np.ndarray  # (T, 3)
     root_quat: np.ndarray  # (T, 4) wxyz
+    root_lin_vel: np.ndarray  # (T, 3) world frame
+    root_ang_vel: np.ndarray  # (T, 3) world frame
     joint_pos: np.ndarray  # (T, J)
     joint_vel: np.ndarray
     body_pos: np.ndarray  # (T, B, 3)
@@ -58,11 +60,8 @@ class ExportClip:
 def dataset_clips(
     dataset: Path, split: str, robot: RobotModel, fps: int | None, order: Order
 ) -> Iterator[ExportClip]:
-    """Every clip of the chosen split ("all": train then val) of a dataset, one at a time."""
-    if not is_dataset_dir(dataset):
-        raise InputError(dataset, None, "not a dataset directory (no build_info.json or manifest beside train/ val/)")
-    if split not in SPLIT_CHOICES:
-        raise InputError(dataset, "split", f"expected one of {SPLIT_CHOICES}, not {split!r}")
+    """Every clip of the chosen split ("all": train then val) of a dataset (export_dataset checks both),
+    one at a time."""
     splits = SPLITS if split == "all" else (split,)
     found = False
     root = robot.body_index(robot.root_body)
@@ -76,7 +75,8 @@ def dataset_clips(
                 b, j = order.bodies, order.joints
                 yield ExportClip(
                     name, stored.clip_id, clip.fps, order.name, order.joint_names(robot), order.body_names(robot),
-                    clip.body_pos_w[:, root], clip.body_quat_w[:, root], clip.joint_pos[:, j], clip.joint_vel[:, j],
+                    clip.body_pos_w[:, root], clip.body_quat_w[:, root], clip.body_lin_vel_w[:, root],
+                    clip.body_ang_vel_w[:, root], clip.joint_pos[:, j], clip.joint_vel[:, j],
                     clip.body_pos_w[:, b], clip.body_quat_w[:, b], clip.body_lin_vel_w[:, b], clip.body_ang_vel_w[:, b],
                 )
     if not found:

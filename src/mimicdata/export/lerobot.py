@@ -35,6 +35,28 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
+class _RunningStats:
+    """Mean, std, min and max per column of rows seen one clip at a time, holding no frames."""
+
+    def __init__(self, width: int) -> None:
+        self.count = 0
+        self.total, self.squares = np.zeros(width), np.zeros(width)
+        self.low, self.high = np.full(width, np.inf), np.full(width, -np.inf)
+
+    def add(self, rows: np.ndarray) -> None:
+        rows = rows.astype(np.float64)
+        self.count += len(rows)
+        self.total += rows.sum(0)
+        self.squares += (rows * rows).sum(0)
+        self.low, self.high = np.minimum(self.low, rows.min(0)), np.maximum(self.high, rows.max(0))
+
+    def as_dict(self) -> dict[str, list]:
+        mean = self.total / self.count
+        std = np.sqrt(np.maximum(self.squares / self.count - mean * mean, 0.0))
+        return {"mean": mean.tolist(), "std": std.tolist(), "min": self.low.tolist(), "max": self.high.tolist(),
+                "count": [self.count]}
+
+
 class LeRobotWriter:
     def __init__(self, out: Path, robot_type: str) -> None:
         self.out, self.robot_type = out, robot_type
@@ -42,7 +64,7 @@ class LeRobotWriter:
         self._writer: Any = None
         self._episodes: list[dict[str, Any]] = []
         self._splits: dict[str, list[int]] = {}
-        self._stats: dict[str, list[np.ndarray]] = {"observation.state": [], "action": []}
+        self._stats: dict[str, _RunningStats] = {}
         self._frames = 0
         self._fps: int | None = None
         self._names: list[str] = []
@@ -54,6 +76,7 @@ class LeRobotWriter:
         T, episode = clip.num_frames, len(self._episodes)
         if self._writer is None:
             self._fps, self._names = clip.fps, clip.joint_names
+            self._stats = {"observation.state": _RunningStats(state.shape[1]), "action": _RunningStats(action.shape[1])}
             self._schema = pa.schema([
                 ("observation.state", pa.list_(pa.float32(), state.shape[1])),
                 ("action", pa.list_(pa.float32(), action.shape[1])),
@@ -77,8 +100,8 @@ class LeRobotWriter:
                                "dataset_to_index": self._frames + T, "meta/episodes/chunk_index": 0,
                                "meta/episodes/file_index": 0})
         self._splits.setdefault(clip.split, []).append(episode)
-        self._stats["observation.state"].append(state)
-        self._stats["action"].append(action)
+        self._stats["observation.state"].add(state)
+        self._stats["action"].add(action)
         self._frames += T
         return self.out / DATA_FILE
 
@@ -91,11 +114,7 @@ class LeRobotWriter:
         pa.parquet.write_table(pa.Table.from_pylist(self._episodes), self.out / EPISODES_FILE)
         pa.parquet.write_table(pa.table({"task_index": pa.array([0], pa.int64()), "task": [TASK]}),
                                self.out / "meta" / "tasks.parquet")
-        stats = {}
-        for key, parts in self._stats.items():
-            values = np.concatenate(parts)
-            stats[key] = {"mean": values.mean(0).tolist(), "std": values.std(0).tolist(),
-                          "min": values.min(0).tolist(), "max": values.max(0).tolist(), "count": [len(values)]}
+        stats = {key: running.as_dict() for key, running in self._stats.items()}
         write_text_atomic(self.out / "meta" / "stats.json", json.dumps(stats, indent=2) + "\n")
         state_names = [*ROOT_NAMES, *self._names]
         info = {

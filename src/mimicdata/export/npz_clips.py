@@ -61,10 +61,9 @@ class HolosomaWriter(MjlabWriter):
     def arrays(self, clip: ExportClip) -> dict[str, np.ndarray]:
         arrays = super().arrays(clip)
         T = clip.num_frames
-        root_ang_local = rotate_vector(quat_conjugate(clip.root_quat), clip.body_ang_vel[:, 0])
+        root_ang_local = rotate_vector(quat_conjugate(clip.root_quat), clip.root_ang_vel)
         arrays["joint_pos"] = np.concatenate([clip.root_pos, clip.root_quat, clip.joint_pos], axis=1).astype(FLOAT)
-        arrays["joint_vel"] = np.concatenate(
-            [clip.body_lin_vel[:, 0], root_ang_local, clip.joint_vel], axis=1).astype(FLOAT)
+        arrays["joint_vel"] = np.concatenate([clip.root_lin_vel, root_ang_local, clip.joint_vel], axis=1).astype(FLOAT)
         world = {"body_pos_w": np.zeros((T, 1, 3)), "body_quat_w": np.tile([1.0, 0.0, 0.0, 0.0], (T, 1, 1)),
                  "body_lin_vel_w": np.zeros((T, 1, 3)), "body_ang_vel_w": np.zeros((T, 1, 3))}
         for key, first in world.items():
