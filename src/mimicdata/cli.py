@@ -17,6 +17,7 @@ from .errors import MimicdataError, SpecError, StrictBuildError
 
 if TYPE_CHECKING:
     from .dataset.report import BuildReport
+    from .robot.order import BodyOrder
 
 # Library modules are imported inside each command: `--help` and the light
 # commands then skip pinocchio, mujoco and torch.
@@ -101,6 +102,16 @@ def _retarget_line(q: dict) -> str:
         f"{_quality_phrase(q)}; deepest overlap {worst['m'] * 100:.1f} cm in {worst['clip_id']}"
         + (f" ({worst['pair']})" if worst["pair"] else "")
     )
+
+
+def _body_order(value: str) -> BodyOrder:
+    """--body-order as one of the orders robot.order knows, or a usage error naming them."""
+    from .robot.order import BODY_ORDERS  # the robot package: only for the commands that read clips
+
+    for known in BODY_ORDERS:
+        if value == known:
+            return known
+    raise typer.BadParameter(f"--body-order must be one of {BODY_ORDERS}, not {value!r}")
 
 
 def build_command(
@@ -256,12 +267,9 @@ def check_fk_command(
                   "ang_vel_p95": ang_vel_p95}
     try:
         from .commands.check_fk import check_fk
-        from .robot.order import BODY_ORDERS
 
-        if body_order not in BODY_ORDERS:
-            raise typer.BadParameter(f"--body-order must be one of {BODY_ORDERS}, not {body_order!r}")
         results = check_fk(npz, robot, mjcf=mjcf, clip=clip, frames=frames, thresholds=thresholds,
-                           body_order=body_order)
+                           body_order=_body_order(body_order))
     except MimicdataError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
@@ -360,11 +368,8 @@ def inspect_dataset_command(
     try:
         from .commands.inspect_dataset import inspect_dataset
         from .commands.report_html import write_report
-        from .robot.order import BODY_ORDERS
 
-        if body_order not in BODY_ORDERS:
-            raise typer.BadParameter(f"--body-order must be one of {BODY_ORDERS}, not {body_order!r}")
-        found = inspect_dataset(path, robot, body_order)
+        found = inspect_dataset(path, robot, _body_order(body_order))
         written = write_report(found, report, previews, robot) if report is not None else None
     except MimicdataError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

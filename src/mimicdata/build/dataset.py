@@ -412,9 +412,9 @@ def _report(spec, options, robot, scans, results, splits_report, timings, stored
         sources=per_source,
         rejected=[
             Rejection(clip_id=r.clip_id, source=r.source, file=r.file_rel, reason=r.reason, detail=r.detail,
-                      quality_score=r.quality_score, shard=(stored_at or {}).get(r.clip_id, (None, None))[0],
-                      clip_index=(stored_at or {}).get(r.clip_id, (None, None))[1])
+                      quality_score=r.quality_score, shard=shard, clip_index=index)
             for r in by_id if not r.kept
+            for shard, index in [(stored_at or {}).get(r.clip_id, (None, None))]
         ],
         flagged=[FlaggedClip(clip_id=r.clip_id, flags=r.flags) for r in by_id if r.flags],
         notes=[NotedClip(clip_id=r.clip_id, notes=r.notes) for r in by_id if r.notes],

@@ -209,7 +209,7 @@ def inspect_dataset(path: Path, robot_spec: str = "unitree_g1", body_order: Body
         manifest = _manifest_rows(path)
         for split, files in dataset_shards(path).items():
             for file in files:
-                collector.shard(file, split, path, result, manifest, result.flags)
+                collector.shard(file, split, path, result, manifest)
     else:
         files = npz_files(path)
         if not files:
@@ -267,8 +267,7 @@ class _Collector:
         self.speeds: list[np.ndarray] = []
 
     def shard(
-        self, file: Path, split: str, root: Path, result: Inspection, manifest: dict[tuple[str, int], ManifestRow],
-        flags: dict[str, list[str]] | None = None,
+        self, file: Path, split: str, root: Path, result: Inspection, manifest: dict[tuple[str, int], ManifestRow]
     ) -> None:
         try:
             shard = Shard(file)
@@ -282,7 +281,6 @@ class _Collector:
             result.notes.append(f"skipped {file}: {exc}")
             return
         n = len(lengths)
-        flags = flags or {}
         rel = str(file.relative_to(root)) if file.is_relative_to(root) else str(file)
         rows = [manifest.get((rel, i)) for i in range(n)]
         ids = shard_clip_ids(file, shard)
@@ -303,7 +301,7 @@ class _Collector:
             source = row.source if row else (ids[i].split(":", 1)[0] if ":" in ids[i] else split)
             info = ClipInfo(ids[i], source, split, b - a, float(fps[i]), float(weights[i]), rel,
                             None if np.isnan(quality[i]) else float(quality[i]), reasons[i], i,
-                            flags=list(flags.get(ids[i], [])))
+                            flags=list(result.flags.get(ids[i], [])))
             tracks = None
             if root_body is not None:
                 tracks = _root_tracks(shard.rows("body_pos_w", a, b)[:, root_body], float(fps[i]))

@@ -31,6 +31,7 @@ class ManifestRow:
 COLUMNS = tuple(f.name for f in fields(ManifestRow))
 EARLIER_COLUMNS = COLUMNS[:-1]  # mimicdata before the quality score
 
+
 def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -21,9 +21,9 @@ from typing import Any, Literal
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..errors import RobotModelError
 from ..robot import RobotModel
 from ..robot.collision import FLOOR_DEPTH, SELF_COLLISION_DEPTH
+from ..robot.mujoco_model import qpos_addresses
 from .gl import offscreen_context
 
 Camera = Literal["follow", "fixed"]
@@ -204,7 +204,7 @@ class MotionRenderer:
         pose = drawing.pose
         assert pose is not None
         if self._qpos_of is None:
-            self._qpos_of = _qpos_addresses(model, pose.joint_names)
+            self._qpos_of = qpos_addresses(model, pose.joint_names, "the robot's mesh model")
         data.qpos[:3], data.qpos[3:7] = pose.root_pos[t], pose.root_quat[t]
         data.qpos[self._qpos_of] = pose.joint_pos[t]
         mj.mj_kinematics(model, data)
@@ -276,24 +276,11 @@ def mesh_world(robot: RobotModel) -> Any:
     return model if (model.geom_type == mujoco.mjtGeom.mjGEOM_MESH).any() else None
 
 
-def _qpos_addresses(model: Any, joint_names: tuple[str, ...]) -> np.ndarray:
-    """Where each named joint's angle sits in the model's qpos."""
-    import mujoco
-
-    addresses = []
-    for name in joint_names:
-        joint = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
-        if joint < 0:
-            raise RobotModelError(f"the robot's mesh model has no joint {name!r}")
-        addresses.append(model.jnt_qposadr[joint])
-    return np.array(addresses, dtype=np.int64)
-
-
 def _camera_path(drawing: Drawing, camera: Camera) -> tuple[np.ndarray, float]:
     """(T, 3) where the camera looks, and its distance: trailing the root, or fixed on the whole motion."""
     focus = drawing.focus.copy()
-    reach = np.ptp(np.concatenate([drawing.start, drawing.end], axis=1)[..., :2].reshape(-1, 2), axis=0)
     if camera == "fixed":
+        reach = np.ptp(np.concatenate([drawing.start, drawing.end], axis=1)[..., :2].reshape(-1, 2), axis=0)
         center = 0.5 * (focus.min(axis=0) + focus.max(axis=0))
         center[2] = 0.7
         return np.broadcast_to(center, focus.shape), float(max(3.5, 1.1 * reach.max() + 1.0))

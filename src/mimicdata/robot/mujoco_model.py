@@ -6,8 +6,11 @@ MuJoCo is imported only when this is used: reading robot motion never needs it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import RobotModelError
 
@@ -33,3 +36,11 @@ def compile_mujoco(path: Path) -> mujoco.MjModel:
         return mujoco.MjModel.from_xml_string(xml)
     except (ValueError, RuntimeError) as exc:
         raise RobotModelError(f"{path}: MuJoCo could not compile it: {exc}") from exc
+
+
+def qpos_addresses(model: mujoco.MjModel, joint_names: Sequence[str], source: Path | str) -> np.ndarray:
+    """Where each named hinge's angle sits in a MuJoCo model's qpos; a joint the model lacks is named."""
+    try:
+        return np.array([model.jnt_qposadr[model.joint(name).id] for name in joint_names], dtype=np.int64)
+    except KeyError as exc:
+        raise RobotModelError(f"{source}: MuJoCo's model lacks joint {exc}") from None

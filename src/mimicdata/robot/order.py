@@ -40,7 +40,9 @@ class Order:
 
 
 def order(robot: RobotModel, name: BodyOrder) -> Order:
-    """The robot's bodies and joints in a simulator's order."""
+    """The robot's bodies and joints in a simulator's order; an order not in BODY_ORDERS is refused."""
+    if name not in BODY_ORDERS:
+        raise ValueError(f"unknown body order {name!r}; one of {BODY_ORDERS}")
     if name == "mujoco":
         return Order(name, np.arange(len(robot.body_names)), np.arange(robot.num_joints))
     return Order(name, *_breadth_first(robot))

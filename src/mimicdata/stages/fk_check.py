@@ -17,7 +17,7 @@ from ..dataset.stored import StoredClip
 from ..errors import RobotModelError
 from ..geometry.rotations import angular_velocity, quat_angle_between, quat_normalize
 from ..robot import RobotModel
-from ..robot.mujoco_model import compile_mujoco
+from ..robot.mujoco_model import compile_mujoco, qpos_addresses
 
 # Velocity limits sit far above differencing noise (mimicdata's own clips: 0;
 # mjlab-style exports: 0.003-0.4 m/s and 0.01-1.5 rad/s at p95) and well below
@@ -33,9 +33,9 @@ class MujocoReference:
         self.model = compile_mujoco(path)
         try:
             self._bodies = np.array([self.model.body(n).id for n in robot.body_names])
-            self._qpos = np.array([self.model.jnt_qposadr[self.model.joint(n).id] for n in robot.joint_names])
         except KeyError as exc:
             raise RobotModelError(f"{path}: MuJoCo's model lacks {exc} of robot {robot.name!r}") from None
+        self._qpos = qpos_addresses(self.model, robot.joint_names, path)
         self._data = mujoco.MjData(self.model)
 
     def poses(self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

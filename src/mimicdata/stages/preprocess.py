@@ -58,7 +58,8 @@ def preprocess(
     (retarget.quality), which the IK-residual filter and the score read."""
     root = robot.body_index(options.root_body_name or robot.root_body)
     feet = options.foot_body_names or robot.foot_bodies
-    rejection = _non_finite(clip) or (_too_short(clip, options) if clip.num_frames == 0 else None)
+    # Nothing to store, not even among the failures: NaN or Inf in the clip, or no frame at all.
+    rejection = _non_finite(clip) or (_too_short(clip, options) if not clip.num_frames else None)
     if rejection is not None:
         return Preprocessed(None, None, None, rejection)
     if options.normalize_root_xy:
