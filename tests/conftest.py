@@ -21,6 +21,17 @@ def require_shared(*parts: str) -> Path:
     return path
 
 
+def require_rendering() -> None:
+    """Skip unless a headless OpenGL library is installed: the system package .ci/run installs (libegl1)."""
+    from mimicdata.render import RenderingUnavailable
+    from mimicdata.render.gl import backend
+
+    try:
+        backend()
+    except RenderingUnavailable as exc:
+        pytest.skip(f"cannot render here: {exc}")
+
+
 @pytest.fixture(scope="session")
 def robot():
     from mimicdata.robot import load_robot

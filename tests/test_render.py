@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import require_shared
+from conftest import require_rendering, require_shared
 from mimicdata.build.clip import read_robot_motion
 from mimicdata.cli import app
 from mimicdata.errors import InputError
@@ -16,6 +16,12 @@ from mimicdata.render.scene import COLLIDING, PALETTE
 from mimicdata.spec import source_spec
 
 iio = pytest.importorskip("imageio.v2")
+
+
+@pytest.fixture(autouse=True)
+def _rendering(request):
+    if request.node.name != "test_no_headless_gl_is_a_clear_error":  # that one needs no GL library
+        require_rendering()
 
 
 def _frames(path) -> list[np.ndarray]:

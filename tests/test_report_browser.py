@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, require_rendering
 from mimicdata.commands.inspect_dataset import inspect_dataset
 from mimicdata.commands.report_html import write_report
 
@@ -46,6 +46,7 @@ def test_the_console_check_catches_a_broken_page(tmp_path):
 
 
 def test_the_report_loads_in_a_browser_without_errors_and_its_previews_play(built_sample, tmp_path):
+    require_rendering()
     report = write_report(inspect_dataset(built_sample), tmp_path / "report")
     dom, console = _open(report)
     assert console == []
