@@ -14,6 +14,7 @@ from mimicdata.retarget.ik import Kinematics, Task, directional_rates, make_chai
 from mimicdata.retarget.physical import smooth_envelope
 from mimicdata.retarget.speed import limit_joint_speed
 from mimicdata.retarget.stance import BALL, HEEL, FootParts, contact_runs, lock_planted_feet
+from mimicdata.retarget.swing import lift_swing_feet, swing_clearance
 
 IDENTITY = np.array([1.0, 0.0, 0.0, 0.0])
 
@@ -172,6 +173,46 @@ def test_locked_foot_holds_its_planted_part_still_and_fades_back_to_the_performe
     np.testing.assert_array_equal(ankle[:10], positions[:10, 0])  # far before: the performer's
     np.testing.assert_array_equal(ankle[80:], positions[80:, 0])  # and far after
     np.testing.assert_array_equal(ankle[:, 2], positions[:, 0, 2])  # heights are left alone
+
+
+def test_swing_clearance_rises_from_each_contact_and_falls_to_the_next_without_corners():
+    fps, T = 30.0, 120
+    planted = np.zeros((T, 2), dtype=bool)
+    planted[:30, 0] = planted[60:90, 0] = True  # left: two stances with a one-second swing between
+    c = swing_clearance(planted, fps, height=0.06, rise=0.2)
+    np.testing.assert_array_equal(c[planted[:, 0], 0], 0.0)  # never while the foot is down
+    assert c[36:54, 0].min() == pytest.approx(0.06)  # full height 0.2 s from either contact
+    np.testing.assert_array_equal(c[90:, 0], 0.0)  # after the last contact: the performer's own, not a swing
+    np.testing.assert_array_equal(c[:, 1], 0.0)  # a foot never planted is not lifted from anything
+    accel = np.diff(c[:, 0], 2) * fps**2
+    assert np.abs(accel).max() < 12.0  # 6 cm in 0.2 s: about 6 m/s^2 at most, no kink (it would be ~1000)
+
+
+def test_swing_feet_are_lifted_to_their_clearance_above_where_the_stance_foot_stands():
+    fps, T = 30.0, 60
+    sole = np.array([[-0.05, 0.0, -0.04], [0.12, 0.0, -0.04]])  # heel and toe, 4 cm below the ankle
+    positions = np.zeros((T, 2, 3))
+    positions[:, :, 2] = 0.04  # both soles flat on the floor
+    positions[20:40, 0, 2] = 0.045  # the left foot skims 5 mm above it in its swing
+    positions[28:32, 0, 2] = 0.30  # and is well clear for a moment
+    orientations = np.zeros((T, 2, 4))
+    orientations[..., 0] = 1.0
+    down = np.ones((T, 2), dtype=bool)
+    down[20:40, 0] = False
+    standing = down.copy()
+    c = swing_clearance(down, fps, height=0.06, rise=0.2)
+    out = lift_swing_feet(positions, orientations, [(0, sole), (1, sole)], c, standing, fps)
+    np.testing.assert_array_equal(out[down[:, 0], 0], positions[down[:, 0], 0])  # stance frames: untouched
+    np.testing.assert_array_equal(out[:, 1], positions[:, 1])  # the stance foot: untouched
+    lowest = out[20:40, 0, 2] - 0.04
+    assert (lowest >= c[20:40, 0] - 1e-9).all()  # the sole clears the floor by at least c
+    assert (out[28:32, 0, 2] - 0.30 < 0.002).all()  # a foot already high stays (nearly) where it was
+    # Both feet's targets 2 cm up (the stance foot's on its ball, say): the ground stage will lower the robot
+    # by that, so the swing foot clears that floor, not z = 0.
+    raised = positions.copy()
+    raised[:, :, 2] += 0.02
+    lifted = lift_swing_feet(raised, orientations, [(0, sole), (1, sole)], c, standing, fps)
+    np.testing.assert_allclose(lifted, out + [0.0, 0.0, 0.02], atol=1e-9)
 
 
 def test_constrained_retarget_of_crossed_arms_pulls_the_hands_apart(robot):

@@ -153,6 +153,27 @@ def test_quality_beats_unitree_on_walk4(robot, retargeted):
         assert err < 0.2, name
 
 
+@pytest.mark.parametrize("take", ["dance1_subject1", "fallAndGetUp1_subject1"])
+def test_quality_beats_unitree_on_the_other_paired_takes(robot, take):
+    """A dance (the stance foot pivots, the swing foot skims) and a fall with a get-up: planted feet hold,
+    swing feet clear the floor (a flat robot foot skimming it at 1 m/s counted as a sliding stance foot)."""
+    path = _bvh(f"lafan1/{take}.bvh")
+    skeleton = read_bvh(path, bvh_format="lafan1")
+    result = retarget_skeleton(skeleton, load_format("lafan1"), robot, path)
+    data = np.loadtxt(require_shared("data", "g1_csv", "unitree_lafan1", f"{take}.csv"), delimiter=",")
+    data = data[: skeleton.num_frames]
+    unitree = RobotMotion(30.0, data[:, :3], xyzw_to_wxyz(data[:, 3:7]), data[:, 7:], robot.joint_names)
+    config = load_retarget_config(robot.name)
+    roles = resolve_roles(skeleton, load_format("lafan1"), take)
+    scale = result.robot.leg / result.human.leg
+    ours = evaluate(robot, result.motion, config, skeleton, roles, scale)
+    theirs = evaluate(robot, unitree, config, skeleton, roles, scale)
+    assert ours.stance_foot_speed <= min(0.05, 0.75 * theirs.stance_foot_speed)
+    assert ours.rms_joint_jerk <= theirs.rms_joint_jerk
+    assert ours.self_collision_frames < 0.01 and ours.floor_penetration_frames < 0.01
+    assert ours.limit_violation_frames == 0.0 and ours.speed_limit_frames == 0.0
+
+
 def test_skeleton_lacking_joints_is_rejected_with_the_list(tmp_path, robot):
     text = _bvh("lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh").read_bytes()
     broken = tmp_path / "renamed.bvh"

@@ -81,12 +81,15 @@ def main() -> None:
     config = load_retarget_config(robot.name)
     every = config.constraints
     assert every is not None
+    nothing = {"self_collision": None, "floor": None, "stance_lock": None, "swing_clearance": None,
+               "speed_limits": False}
     alone = {
         "no constraints": None,
-        "self-collision only": every.model_copy(update={"floor": None, "stance_lock": None, "speed_limits": False}),
-        "floor only": every.model_copy(update={"self_collision": None, "stance_lock": None, "speed_limits": False}),
-        "stance lock only": every.model_copy(update={"self_collision": None, "floor": None, "speed_limits": False}),
-        "speed limits only": every.model_copy(update={"self_collision": None, "floor": None, "stance_lock": None}),
+        "self-collision only": every.model_copy(update={**nothing, "self_collision": every.self_collision}),
+        "floor only": every.model_copy(update={**nothing, "floor": every.floor}),
+        "stance lock only": every.model_copy(update={**nothing, "stance_lock": every.stance_lock}),
+        "swing clearance only": every.model_copy(update={**nothing, "swing_clearance": every.swing_clearance}),
+        "speed limits only": every.model_copy(update={**nothing, "speed_limits": True}),
     }
     costs = {
         label: min(timed(lambda c=c: retarget_skeleton(skeleton, fmt, robot, args.bvh, config.model_copy(

@@ -87,6 +87,11 @@ class StanceSettings(_Strict):
     blend: float = Field(gt=0)  # s to move into and out of a locked foot placement
 
 
+class SwingSettings(_Strict):
+    height: float = Field(gt=0)  # m the lowest sole point of a swing foot clears the floor by (swing.py)
+    rise: float = Field(gt=0)  # s from a contact to full clearance, and from it to the next contact
+
+
 class ConstraintSettings(_Strict):
     weight: float = Field(gt=0)  # per metre of violation, against task weights in per metre too
     iterations: int = Field(ge=1)  # constrained iterations on the frames that need them
@@ -99,6 +104,7 @@ class ConstraintSettings(_Strict):
     self_collision: SelfCollisionSettings | None = None
     floor: FloorSettings | None = None
     stance_lock: StanceSettings | None = None
+    swing_clearance: SwingSettings | None = None
     speed_limits: bool = False
 
 

@@ -51,14 +51,20 @@ def ground_shift(
     a sole, or the lowest point `lowest` (T,) of any collision geom, would
     otherwise go through the floor.
     """
+    shift = -planted_floor(sole_height, planted, fps)
+    floor = sole_height.min(axis=1) if lowest is None else np.minimum(sole_height.min(axis=1), lowest)
+    return np.maximum(shift, -floor)
+
+
+def planted_floor(sole_height: np.ndarray, planted: np.ndarray, fps: float) -> np.ndarray:
+    """(T,) the height the planted soles stand at, (T, F) sole heights and planted flags: the lowest
+    planted sole, interpolated through frames with none planted and smoothed."""
     T = sole_height.shape[0]
     planted_low = np.where(planted, sole_height, np.inf).min(axis=1)
     have = np.isfinite(planted_low)
     if have.any():
         frames = np.flatnonzero(have)
-        shift = np.interp(np.arange(T), frames, -planted_low[frames])
+        level = np.interp(np.arange(T), frames, planted_low[frames])
     else:
-        shift = np.full(T, -sole_height.min())
-    shift = gaussian_filter1d(shift, SMOOTHING_SIGMA * fps, mode="nearest") if T > 1 else shift
-    floor = sole_height.min(axis=1) if lowest is None else np.minimum(sole_height.min(axis=1), lowest)
-    return np.maximum(shift, -floor)
+        level = np.full(T, sole_height.min())
+    return gaussian_filter1d(level, SMOOTHING_SIGMA * fps, mode="nearest") if T > 1 else level

@@ -22,13 +22,14 @@ from ..geometry.rotations import (
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from .calibrate import offsets_at, robot_tpose
-from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
+from .formats import BvhFormat, RetargetConfig, SwingSettings, load_retarget_config, resolve_roles
 from .ground import foot_contacts, ground_shift, marker_contacts
 from .ik import Task, make_chains
 from .physical import enforce
 from .problem import IkProblem, Targets
 from .speed import limit_joint_speed
 from .stance import FootParts, lock_planted_feet
+from .swing import lift_swing_feet, swing_clearance
 
 # Floor to head joint (m) of anyone mocap is recorded from, child to very tall adult: a skeleton read
 # with the wrong length unit lands far outside (LAFAN1's cm read as CMU units: 9 m).
@@ -244,6 +245,21 @@ def _with_feet_locked(problem: IkProblem, robot: RobotModel, planted: np.ndarray
     return replace(problem, targets=replace(targets, positions=positions))
 
 
+def _with_swing_lifted(problem: IkProblem, robot: RobotModel, down: np.ndarray, standing: np.ndarray, fps: float,
+                       swing: SwingSettings) -> IkProblem:
+    """The problem with each foot lifted clear of the floor between its contacts `down` (T, 2) (swing.py),
+    the floor being where the ground stage will put the feet `standing` (T, 2)."""
+    order = list(problem.config.tasks)
+    feet = []
+    for side in SIDES:
+        k = order.index(f"{side}_ankle")
+        feet.append((k, robot.sole_points.get(robot.body_names[problem.tasks[k].body], np.zeros((1, 3)))))
+    targets = problem.targets
+    clearance = swing_clearance(down, fps, swing.height, swing.rise)
+    positions = lift_swing_feet(targets.positions, targets.orientations, feet, clearance, standing, fps)
+    return replace(problem, targets=replace(targets, positions=positions))
+
+
 def ik_residual(problem: IkProblem, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
     """(T,) how far the farthest end effector (hand or foot) ends from its IK target (m), the base as solved.
     Knees and elbows are left out: their targets are hints that other proportions cannot all meet."""
@@ -268,6 +284,10 @@ def retarget_skeleton(
     planted = foot_contacts(scaled.feet, scaled.feet_rest, fps)
     if settings is not None and settings.stance_lock is not None:
         problem = _with_feet_locked(problem, robot, scaled.planted_parts, fps, settings.stance_lock.blend)
+    if settings is not None and settings.swing_clearance is not None:
+        # Not where the ground stage will put a sole on the floor either (its contacts are looser).
+        down = planted | scaled.planted_parts.any(axis=2)
+        problem = _with_swing_lifted(problem, robot, down, planted, fps, settings.swing_clearance)
     solved = problem.solve(robot)
     joint_pos = solved.joint_pos
     if settings is not None:
