@@ -174,6 +174,27 @@ def test_quality_beats_unitree_on_the_other_paired_takes(robot, take):
     assert ours.limit_violation_frames == 0.0 and ours.speed_limit_frames == 0.0
 
 
+def test_a_120_fps_take_is_solved_slower_and_splined_back_to_its_own_rate(robot, retargeted):
+    """CMU records at 120 fps: solved at the config's solve_fps, the motion comes back with every frame of
+    the take and a fraction of the jerk that solving each frame gave (the IK's frame-to-frame noise)."""
+    fmt, skeleton, result = retargeted["cmu/01_01.bvh"]
+    config = load_retarget_config(robot.name)
+    assert config.solve_fps is not None and skeleton.fps > config.solve_fps
+    path = _bvh("cmu/01_01.bvh")
+    every_frame = retarget_skeleton(skeleton, load_format(fmt), robot, path, config.model_copy(update={"solve_fps": None}))
+    assert result.motion.num_frames == every_frame.motion.num_frames == skeleton.num_frames
+    assert result.motion.fps == skeleton.fps and result.planted.shape == every_frame.planted.shape
+    assert any("interpolated back" in n for n in result.notes)
+    roles = resolve_roles(skeleton, load_format(fmt), path)
+    scale = result.robot.leg / result.human.leg
+    ours, full = (evaluate(robot, r.motion, config, skeleton, roles, scale) for r in (result, every_frame))
+    assert ours.rms_joint_jerk < full.rms_joint_jerk / 2
+    assert ours.limit_violation_frames == 0.0 and ours.speed_limit_frames == 0.0
+    assert ours.self_collision_frames < 0.01 and ours.floor_penetration_frames < 0.01
+    for name, err in ours.end_effector_error.items():
+        assert err < 1.1 * full.end_effector_error[name] + 0.005, name
+
+
 def test_skeleton_lacking_joints_is_rejected_with_the_list(tmp_path, robot):
     text = _bvh("lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh").read_bytes()
     broken = tmp_path / "renamed.bvh"

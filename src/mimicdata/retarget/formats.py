@@ -116,6 +116,7 @@ class RetargetConfig(_Strict):
     root: str
     tasks: dict[str, TaskWeights]
     input_smoothing: float = Field(default=0.0, ge=0)
+    solve_fps: float | None = Field(default=None, gt=0)  # a faster take is solved at this rate, then splined back
     chains: dict[str, ChainSettings]
     solver: SolverSettings
     nominal: dict[str, float] = {}

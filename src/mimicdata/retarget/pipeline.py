@@ -21,6 +21,7 @@ from ..geometry.rotations import (
 )
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
+from ..stages.resample import resample_skeleton, spline_resample
 from .calibrate import offsets_at, robot_tpose
 from .formats import BvhFormat, RetargetConfig, SwingSettings, load_retarget_config, resolve_roles
 from .ground import foot_contacts, ground_shift, marker_contacts
@@ -277,7 +278,47 @@ def retarget_skeleton(
     path: Path | str = "<skeleton>",
     config: RetargetConfig | None = None,
 ) -> Retargeted:
-    """The robot motion that best follows a human skeleton motion."""
+    """The robot motion that best follows a human skeleton motion, at the skeleton's own rate.
+
+    A take recorded faster than the config's `solve_fps` (CMU and SOMA at 120 fps) is smoothed as every
+    take is (input_smoothing, which also keeps the decimation from aliasing), solved at solve_fps, and
+    brought back to its own rate through a cubic spline (stages.resample.spline_resample), then held
+    within the joint limits and speed limits again. The smoothed motion has nothing left near the
+    slower rate's Nyquist frequency, so the slower solve loses nothing a tracking policy could follow;
+    it costs a fraction of the frames, and the IK's frame-to-frame residual noise, which at 120 fps
+    became most of the joint jerk, is not there to interpolate.
+    """
+    config = config or load_retarget_config(robot.name)
+    rate = config.solve_fps
+    if rate is None or skeleton.fps <= rate * (1 + 1e-6) or skeleton.num_frames < 8:
+        return _retarget(skeleton, fmt, robot, path, config)
+    smooth = smoothed(skeleton, config.input_smoothing)
+    slow = _retarget(resample_skeleton(smooth, rate), fmt, robot, path, config.model_copy(update={"input_smoothing": 0.0}))
+    fps, T = skeleton.fps, skeleton.num_frames
+    motion = spline_resample(slow.motion, fps, T)
+    joint_pos = motion.joint_pos
+    if config.constraints is not None and config.constraints.speed_limits:
+        joint_pos = limit_joint_speed(joint_pos, robot.velocity_limit, fps)
+    motion = replace(motion, joint_pos=np.clip(joint_pos, robot.joint_lower, robot.joint_upper))
+    at = np.arange(T) * (rate / fps)  # each output frame's place on the slow clock
+    slow_frames = np.arange(slow.motion.num_frames)
+    nearest = np.minimum(np.rint(at).astype(np.int64), slow.motion.num_frames - 1)
+    performer = np.stack([np.interp(at, slow_frames, column) for column in slow.performer.reshape(len(slow_frames), -1).T],
+                         axis=1).reshape(T, *slow.performer.shape[1:])
+    return replace(
+        slow,
+        motion=motion,
+        planted=slow.planted[nearest],
+        ik_residual=np.interp(at, slow_frames, slow.ik_residual),
+        performer=performer,
+        notes=(*slow.notes, f"solved at {rate:g} fps and interpolated back to the take's {fps:g} fps"),
+    )
+
+
+def _retarget(
+    skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, path: Path | str, config: RetargetConfig
+) -> Retargeted:
+    """retarget_skeleton at the skeleton's own rate."""
     problem, scaled = plan_retarget(skeleton, fmt, robot, path, config)
     config, settings = problem.config, problem.config.constraints
     fps, T = skeleton.fps, skeleton.num_frames
