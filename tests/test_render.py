@@ -83,8 +83,8 @@ def test_mistakes_get_clear_errors_and_nothing_is_overwritten(built_sample, tmp_
     unknown = runner.invoke(app, ["render-motion", str(built_sample), "--clip", "nope:x", "-o", str(tmp_path / "b.mp4")])
     assert unknown.exit_code != 0 and "no clip 'nope:x'" in unknown.output and "gmr:walk_forward" in unknown.output
     take = require_shared("data", "bvh", "lafan1_cuts", "fallAndGetUp1_subject1_1600_1700.bvh")
-    bvh = runner.invoke(app, ["render-motion", str(take), "-o", str(tmp_path / "c.mp4")])
-    assert bvh.exit_code != 0 and "--bvh-format" in bvh.output and "lafan1" in bvh.output
+    bvh = runner.invoke(app, ["render-motion", str(take), "-o", str(tmp_path / "c.mp4"), "--bvh-format", "cmu"])
+    assert bvh.exit_code != 0 and "'cmu'" in bvh.output and "right format" in bvh.output
     assert not list(tmp_path.glob("*.mp4.tmp*")) and not list(tmp_path.glob(".*tmp*"))
 
 

@@ -42,7 +42,7 @@ def test_valid_spec_resolves_inputs_against_spec_dir(tmp_path):
         (BASE.replace("type: pkl", "type: fbx"), ["sources[0].type", "fbx"]),
         (BASE.replace("name: demo", "name: ../escape"), ["name", "path separators"]),
         (BASE.replace("type: pkl", "type: csv"), ["sources[0]", "fps"]),
-        (BASE.replace("type: pkl", "type: bvh"), ["sources[0]", "bvh_format"]),
+        (BASE.replace("type: pkl", "type: bvh\n    bvh_format: lafan2"), ["sources[0].bvh_format", "lafan2", "auto"]),
         (BASE + "preprocess:\n  ground_align: feet\n", ["preprocess.ground_align", "feet"]),
         (BASE + "preprocess:\n  min_frame: 3\n", ["preprocess.min_frame", "did you mean 'min_frames'"]),
         (BASE.replace("    input: motions\n", "    input: motions\n    weight: 0\n"), ["sources[0].weight", "greater than 0"]),

@@ -4,8 +4,9 @@
         --bvh ../shared/data/bvh/lafan1/fallAndGetUp1_subject1.bvh --frame 0
 
 The performer must stand upright in a T-pose (arms straight out sideways,
-palms down, feet flat and forward) in that frame. Only the offsets, derived
-numbers, go into the format file; the BVH stays where it is.
+palms down, feet flat and forward) in that frame. Only the offsets and the
+rest pose's hips-to-head direction (which `bvh_format: auto` checks files
+against), derived numbers, go into the format file; the BVH stays where it is.
 """
 
 from __future__ import annotations
@@ -46,10 +47,14 @@ def main() -> None:
     skeleton = parse_bvh(args.bvh, length_unit=fmt.length_unit, up_axis=fmt.up_axis)
     roles = resolve_roles(skeleton, fmt, args.bvh)
     offsets = offsets_at(skeleton, roles, robot, load_retarget_config(robot.name), frame=args.frame)
+    rest = skeleton.rest_positions
+    spine = rest[roles["head"]] - 0.5 * (rest[roles["left_hip"]] + rest[roles["right_hip"]])
+    up = spine / np.linalg.norm(spine)
     block = [
         "calibration:",
         "  from: stored",
         f"  measured_on: {args.bvh.name} frame {args.frame} (T-pose)",
+        f"  rest_up: [{', '.join(f'{v:.3f}' for v in up)}]  # hips to head in the rest pose (Z-up)",
         "  offsets:  # wxyz, q_robot_body = q_human_joint * offset",
     ]
     for role, q in offsets.items():

@@ -187,7 +187,7 @@ def ingest_command(
     output: Annotated[Path, typer.Option("--output", help="Folder for the clip files; mirrors the input tree.")],
     source: Annotated[str, typer.Option("--source", help="Source name, the prefix of every clip id.")],
     bvh_format: Annotated[
-        Optional[str], typer.Option("--bvh-format", "--bvh_format", help="Skeleton format of bvh input.")
+        Optional[str], typer.Option("--bvh-format", "--bvh_format", help="Skeleton format of bvh input (default: auto, each file's own).")
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 1,
     max_frames: Annotated[
@@ -476,7 +476,7 @@ def render_motion_command(
     height: Annotated[int, typer.Option("--height", help="Pixels, even.")] = 480,
     camera: Annotated[str, typer.Option("--camera", help="follow (trails the root) or fixed (frames the whole motion).")] = "follow",
     robot: Annotated[str, typer.Option("--robot", help="Robot: bundled name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
-    bvh_format: Annotated[Optional[str], typer.Option("--bvh-format", help="Skeleton format of a .bvh take.")] = None,
+    bvh_format: Annotated[Optional[str], typer.Option("--bvh-format", help="Skeleton format of a .bvh take (default: auto).")] = None,
     force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Replace the output if it exists.")] = False,
 ) -> None:
     """Draw a clip with MuJoCo's renderer, headless: the robot's collision geometry on a floor grid, red where

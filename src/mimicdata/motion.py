@@ -89,6 +89,7 @@ class SkeletonMotion:
     rest_positions: np.ndarray  # (J, 3) every rotation zero, root at the origin
     rest_rotations: np.ndarray  # (J, 4) world orientation of each joint frame at rest
     notes: tuple[str, ...] = field(default=())
+    skeleton_format: str = ""  # the bvh_format it was read with (a format name or a format file's path)
 
     @property
     def num_frames(self) -> int:

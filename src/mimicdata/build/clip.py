@@ -39,10 +39,10 @@ def read_robot_motion(source: SourceSpec, path: Path, robot: RobotModel, part: i
     """Read one file (clip `part` of a many-clip file) and, for a human skeleton, retarget it and measure the result."""
     motion = read_motion(source.type, path, robot, part, **source.reader_options()).head(source.max_frames)
     if isinstance(motion, SkeletonMotion):
-        from ..retarget import retarget_skeleton  # scipy: only human motion needs it
+        from ..retarget import load_format, retarget_skeleton  # scipy: only human motion needs it
         from ..retarget.quality import measure_retarget
 
-        fmt = source.skeleton_format()
+        fmt = load_format(motion.skeleton_format)
         result = retarget_skeleton(motion, fmt, robot, path)
         return ReadMotion(result.motion, result.notes, measure_retarget(robot, result, motion, fmt, path).as_dict())
     return ReadMotion(motion, ())

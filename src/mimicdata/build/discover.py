@@ -109,6 +109,8 @@ def scan_source(source: SourceSpec) -> SourceScan:
                 scan.items.append(ClipItem(source.name, path, rel))
         else:
             scan.items.append(ClipItem(source.name, path, rel))
+    if getattr(source, "bvh_format", None) == "auto":
+        _check_detected_formats(source, scan.items)
     if getattr(source, "filters", None) and getattr(source, "metadata_csv", None) is not None:
         allowed = _seed_metadata_allowed(source)
         kept = [i for i in scan.items if i.rel in allowed or PurePosixPath(i.rel).name in allowed]
@@ -116,6 +118,24 @@ def scan_source(source: SourceSpec) -> SourceScan:
             scan.excluded["metadata_filters"] = len(scan.items) - len(kept)
         scan.items = kept
     return scan
+
+
+def _check_detected_formats(source: SourceSpec, items: list[ClipItem]) -> None:
+    """Every file of a `bvh_format: auto` source fits exactly one skeleton format, before any work; a file
+    that cannot be read at all is left to its reading, which reports it as a bad clip."""
+    from ..retarget.detect import detect_format
+
+    undecided = []
+    for item in items:
+        try:
+            detect_format(item.path)
+        except SpecError as exc:
+            undecided.append(str(exc))
+        except InputError:
+            continue
+    if undecided:
+        shown = "\n  ".join(undecided[:5]) + (f"\n  ... and {len(undecided) - 5} more" if len(undecided) > 5 else "")
+        raise SpecError(f"source {source.name!r}: bvh_format auto cannot decide for {len(undecided)} file(s):\n  {shown}")
 
 
 def _clip_names(source: SourceSpec, path: Path) -> list[str]:

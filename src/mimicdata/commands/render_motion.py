@@ -87,15 +87,12 @@ def pick_clip(path: Path, robot: RobotModel, clip: str | None) -> StoredClip:
 
 def _bvh_drawing(path: Path, robot: RobotModel, clip: str | None, bvh_format: str | None) -> Drawing:
     from ..retarget import load_format, retarget_skeleton
-    from ..retarget.formats import format_names
     from ..sources.bvh import read_bvh
 
-    if bvh_format is None:
-        raise InputError(path, "bvh_format", f"a BVH take needs its skeleton format (--bvh-format), one of {format_names()}")
     if clip not in (None, "0"):
         raise InputError(path, "clip", "a BVH file holds one take")
-    skeleton = read_bvh(path, bvh_format=bvh_format)
-    result = retarget_skeleton(skeleton, load_format(bvh_format), robot, path)
+    skeleton = read_bvh(path, bvh_format=bvh_format or "auto")
+    result = retarget_skeleton(skeleton, load_format(skeleton.skeleton_format), robot, path)
     motion = result.motion
     body_pos, body_quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
     drawing = robot_drawing(robot, path.stem, motion.fps, body_pos, body_quat, motion.joint_pos)

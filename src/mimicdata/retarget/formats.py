@@ -39,6 +39,9 @@ class Calibration(_Strict):
     # `stored`: offsets measured once on a T-pose frame (tools/calibrate_bvh_format.py).
     source: Literal["rest", "stored"] = Field(alias="from")
     measured_on: str | None = None
+    # Stored offsets hold for files whose rest pose is the calibration file's: its hips-to-head direction
+    # (Z-up), which bvh_format auto checks (detect.py).
+    rest_up: tuple[float, float, float] | None = None
     offsets: dict[str, tuple[float, float, float, float]] = {}
 
 

@@ -7,7 +7,7 @@ retarget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,22 +38,25 @@ class _Joint:
     first_column: int
 
 
-FORMAT_HELP = "a skeleton format: the name of a file in mimicdata/retarget/configs/formats, or a path to a .yaml one"
+FORMAT_HELP = ("a skeleton format: auto (the one whose joint names, size and rest pose the file has), the name "
+               "of a file in mimicdata/retarget/configs/formats, or a path to a .yaml one")
 
 
 def read_bvh(
-    path: Path, robot: object = None, *, bvh_format: Annotated[str, Field(min_length=1, description=FORMAT_HELP)]
+    path: Path, robot: object = None, *, bvh_format: Annotated[str, Field(min_length=1, description=FORMAT_HELP)] = "auto"
 ) -> SkeletonMotion:
-    """Read a BVH file with the length unit and up axis of a named skeleton format."""
-    from ..retarget.formats import format_names, load_format
+    """Read a BVH file with the length unit and up axis of a skeleton format (retarget/detect.py for auto)."""
+    from ..retarget.detect import AUTO, detect_format
+    from ..retarget.formats import load_format
 
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "file not found")
-    if bvh_format is None:
-        raise InputError(path, "bvh_format", f"a BVH file needs its skeleton format, one of {format_names()}")
-    fmt = load_format(bvh_format)
-    return parse_bvh(Path(path), length_unit=fmt.length_unit, up_axis=fmt.up_axis)
+    fmt = detect_format(path) if bvh_format == AUTO else load_format(bvh_format)
+    skeleton = parse_bvh(Path(path), length_unit=fmt.length_unit, up_axis=fmt.up_axis)
+    name = fmt.name if bvh_format == AUTO else bvh_format
+    notes = (*skeleton.notes, f"bvh_format auto: {fmt.name}") if bvh_format == AUTO else skeleton.notes
+    return replace(skeleton, skeleton_format=name, notes=notes)
 
 
 # Frame Time is printed with a few digits (0.033333, .0083333): a rate this close to a whole number is that number.
@@ -101,6 +104,18 @@ def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion
         rest_rotations=rest_quat,
         notes=tuple(notes),
     )
+
+
+def read_rest_pose(path: Path) -> tuple[tuple[str, ...], np.ndarray]:
+    """Joint names and rest-pose joint positions (J, 3), in the file's own units and axes, without reading
+    the motion."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    _check_layout(path, read_bytes(path))
+    joints, _, _ = _read_hierarchy(path)
+    rest, _ = _forward(joints, None)
+    return tuple(j.name for j in joints), rest[0]
 
 
 def _read_hierarchy(path: Path) -> tuple[list[_Joint], float, int]:

@@ -82,32 +82,25 @@ class SourceBase(_Strict):
         """A skeleton format given as a file (its content is part of the cache key), or None."""
         return None
 
-    def skeleton_format(self) -> Any:
-        """The skeleton format of a human-motion source."""
-        raise TypeError(f"a {self.type} source holds robot motion, not a human skeleton")
 
 
 class _BvhSource(SourceBase):
-    bvh_format: str
+    bvh_format: str = "auto"  # each file's own (retarget/detect.py) unless named
 
     @field_validator("bvh_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
         from ..retarget.formats import format_names
 
-        if not value.endswith(FORMAT_SUFFIXES) and value not in format_names():
+        if not value.endswith(FORMAT_SUFFIXES) and value not in ("auto", *format_names()):
             raise ValueError(
-                f"unknown bvh_format {value!r}; known formats are {format_names()}, or give the path of a .yaml format file"
+                f"unknown bvh_format {value!r}; known formats are auto, {format_names()}, or give the path of a "
+                ".yaml format file"
             )
         return value
 
     def format_file(self) -> Path | None:
         return Path(self.bvh_format) if self.bvh_format.endswith(FORMAT_SUFFIXES) else None
-
-    def skeleton_format(self) -> Any:
-        from ..retarget.formats import load_format
-
-        return load_format(self.bvh_format)
 
 
 class _SeedCsvSource(SourceBase):
