@@ -14,6 +14,7 @@ from mimicdata.commands.check_fk import check_fk
 from mimicdata.dataset.manifest import read_manifest
 from mimicdata.dataset.shards import Shard
 from mimicdata.errors import SpecError
+from mimicdata.robot import load_robot
 from mimicdata.spec import source_spec
 from mimicdata.stages.mirror import mirror_motion
 
@@ -75,10 +76,28 @@ def test_a_build_adds_each_mirror_in_its_originals_split_fk_consistent(tmp_path)
                                clips["u:walk4_subject1"][:, right], atol=1e-4)
 
 
-def test_a_robot_without_a_mirror_map_is_a_spec_error(tmp_path):
+LOPSIDED = """<mujoco model="lopsided"><worldbody><body name="base" pos="0 0 1"><freejoint/>
+  <geom type="sphere" size="0.1"/>
+  <body name="arm" pos="0 0.2 0"><joint name="shoulder" axis="0 1 0"/><geom type="capsule" fromto="0 0 0 0 0.3 0" size="0.03"/></body>
+</body></worldbody></mujoco>"""
+
+
+def test_a_model_mirror_map_is_derived_from_its_geometry():
+    """mjlab's G1 has no robot.yaml: its mirror comes from where its bodies sit, and agrees with the bundled one."""
     require_shared("robots", "unitree_g1_mjlab", "g1.xml")
+    derived, bundled = load_robot(str(MJLAB_XML)), load_robot("unitree_g1")
+    assert derived.mirror is not None and bundled.mirror is not None
+    for j, name in enumerate(derived.joint_names):
+        b = bundled.joint_names.index(name)
+        assert derived.joint_names[derived.mirror.joint_partner[j]] == bundled.joint_names[bundled.mirror.joint_partner[b]]
+        assert derived.mirror.joint_sign[j] == bundled.mirror.joint_sign[b], name
+
+
+def test_a_robot_without_a_mirror_map_is_a_spec_error(tmp_path):
+    model = tmp_path / "lopsided.xml"
+    model.write_text(LOPSIDED)
     folder = require_shared("data", "g1_csv", "unitree_lafan1")
-    spec = {"name": "nomirror", "target_fps": 30, "val_percent": 10, "hash_salt": "m", "robot": str(MJLAB_XML),
+    spec = {"name": "nomirror", "target_fps": 30, "val_percent": 10, "hash_salt": "m", "robot": str(model),
             "sources": [{"name": "u", "type": "csv", "fps": 30, "input": str(folder), "mirror": True}]}
     path = tmp_path / "nomirror.yaml"
     path.write_text(yaml.safe_dump(spec))

@@ -522,6 +522,23 @@ def export_dataset_command(
                f"{done.body_order} order, {len(done.files)} file(s)")
 
 
+@app.command("init-robot")
+def init_robot_command(
+    model: Annotated[Path, typer.Argument(help="A humanoid's MJCF (.xml) or URDF.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The robot folder to write robot.yaml into.")],
+) -> None:
+    """Draft a robot.yaml for any humanoid (feet, soles, mirror, retarget roles, T-pose) for a person to review."""
+    try:
+        from .commands.init_robot import init_robot
+
+        done = init_robot(model, output)
+    except MimicdataError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {done.path}: review it, then use `robot: {done.path}` in a spec or --robot {done.path}")
+    for problem in done.problems:
+        typer.secho(f"  could not derive: {problem}", fg=typer.colors.YELLOW, err=True)
+
+
 INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
 
 
@@ -577,6 +594,7 @@ inspect_dataset_main = _script("inspect-dataset")
 train_motion_main = _script("train-motion")
 render_motion_main = _script("render-motion")
 export_dataset_main = _script("export-dataset")
+init_robot_main = _script("init-robot")
 
 
 if __name__ == "__main__":

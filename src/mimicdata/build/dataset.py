@@ -86,6 +86,13 @@ def build_dataset(spec_path: str | Path, options: BuildOptions = BuildOptions())
         robot = load_robot(spec.robot)
     except RobotModelError as exc:
         raise SpecError(f"{spec_path}: robot: {exc}") from None
+    if any(s.type == "bvh" for s in spec.sources):
+        from ..retarget import retarget_config
+
+        try:
+            retarget_config(robot)  # a human skeleton needs the robot's roles: found once here, not once per clip
+        except RobotModelError as exc:
+            raise SpecError(f"{spec_path}: robot: cannot retarget human motion onto it: {exc}") from None
     problems = unknown_bodies(spec.preprocess, robot)
     problems += [f"sources[{i}].mirror: robot {robot.name!r} has no mirror map (`mirror:` in its robot.yaml)"
                  for i, s in enumerate(spec.sources) if s.mirror and robot.mirror is None]

@@ -12,7 +12,7 @@ from joblib import Parallel, delayed
 from ..build.clip import finish_clip, read_robot_motion
 from ..build.discover import ClipItem, scan_source
 from ..dataset.shards import write_clip
-from ..errors import BuildError, MimicdataError
+from ..errors import BuildError, MimicdataError, RobotModelError
 from ..robot import load_robot
 from ..spec import PreprocessSpec, SourceSpec
 
@@ -83,6 +83,13 @@ def ingest_motion(
         raise BuildError(
             f"{len(clashes)} clip file(s) already exist, e.g. {clashes[0]}; pass --force to replace them"
         )
-    load_robot(robot)
+    model = load_robot(robot)
+    if source.type == "bvh":
+        from ..retarget import retarget_config
+
+        try:
+            retarget_config(model)  # the robot's roles, found once rather than failing every file
+        except RobotModelError as exc:
+            raise BuildError(f"--robot {robot}: cannot retarget human motion onto it: {exc}") from None
     work = (delayed(ingest_one)(item, source, robot, output, fps) for item in items)
     return list(Parallel(n_jobs=jobs)(work)) if jobs > 1 else [ingest_one(i, source, robot, output, fps) for i in items]

@@ -9,6 +9,7 @@ __all__ = [
     "format_names",
     "load_format",
     "load_retarget_config",
+    "retarget_config",
     "retarget_skeleton",
 ]
 
@@ -19,4 +20,8 @@ def __getattr__(name: str):
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name == "retarget_config":
+        from .draft import retarget_config
+
+        return retarget_config
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,8 @@ from ..motion import SkeletonMotion
 from ..robot import RobotModel
 from .formats import ORIENTED_ROLES, RetargetConfig
 
+CALIBRATED_ON = "unitree_g1"  # the robot whose body frames stored offsets map to (tools/calibrate_bvh_format.py)
+
 
 def robot_tpose(robot: RobotModel, config: RetargetConfig) -> tuple[np.ndarray, np.ndarray]:
     """Body positions (B, 3) and orientations (B, 4) of the robot in its T-pose, pelvis at the origin."""
@@ -47,6 +49,26 @@ def measure_offsets(
     return {
         role: quat_normalize(quat_multiply(quat_conjugate(joint_quat[role]), quat_multiply(face, robot_quat[role])))
         for role in ORIENTED_ROLES
+    }
+
+
+def stored_offsets(stored: dict[str, np.ndarray], robot: RobotModel, config: RetargetConfig) -> dict[str, np.ndarray]:
+    """A format's stored offsets, measured against the bundled G1's body frames in its T-pose, for this robot's:
+    q_robot = q_G1 * conj(q_G1_T) * q_robot_T per role, both in their T-pose (the identity for the G1)."""
+    from ..robot import load_robot
+    from .formats import load_retarget_config
+
+    if robot.name == CALIBRATED_ON:
+        return stored
+    g1 = load_robot(CALIBRATED_ON)
+    g1_config = load_retarget_config(CALIBRATED_ON)
+    _, g1_quat = robot_tpose(g1, g1_config)
+    _, my_quat = robot_tpose(robot, config)
+    return {
+        role: quat_normalize(quat_multiply(offset, quat_multiply(
+            quat_conjugate(g1_quat[g1.body_index(g1_config.tasks[role].body)]),
+            my_quat[robot.body_index(config.tasks[role].body)])))
+        for role, offset in stored.items()
     }
 
 

@@ -22,8 +22,9 @@ from ..geometry.rotations import (
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from ..stages.resample import resample_skeleton, spline_resample
-from .calibrate import offsets_at, robot_tpose
-from .formats import BvhFormat, RetargetConfig, SwingSettings, load_retarget_config, resolve_roles
+from .calibrate import offsets_at, robot_tpose, stored_offsets
+from .draft import retarget_config
+from .formats import BvhFormat, RetargetConfig, SwingSettings, resolve_roles
 from .ground import foot_contacts, ground_shift, marker_contacts
 from .ik import Task, make_chains
 from .physical import enforce
@@ -186,9 +187,14 @@ def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets
     nominal = np.zeros(robot.num_joints)
     for name, value in config.nominal.items():
         nominal[robot.joint_names.index(name)] = value
-    # The base: the human pelvis orientation, hip joints on the scaled human's.
-    root_quat = rot_target[:, order.index(config.root)]
-    tpose_pos, _ = robot_tpose(robot, config)
+    # The base: the human pelvis orientation, hip joints on the scaled human's. A base that is the torso
+    # (Booster's T1 floats its trunk) takes it too, turned as the T-pose holds it from the pelvis body: a
+    # mocap chest joint can sit tens of degrees off the pelvis (LAFAN1's Spine2 in walk4: 41 on average),
+    # which would tip the legs forward to their hip limits; the waist then turns the pelvis body.
+    tpose_pos, tpose_quat = robot_tpose(robot, config)
+    pelvis_body = robot.body_index(config.tasks["pelvis"].body)
+    base_from_pelvis = quat_multiply(quat_conjugate(tpose_quat[pelvis_body]), tpose_quat[robot.body_index(config.tasks[config.root].body)])
+    root_quat = quat_normalize(quat_multiply(rot_target[:, order.index("pelvis")], np.broadcast_to(base_from_pelvis, (T, 4))))
     hips_offset = 0.5 * sum(tpose_pos[robot.body_index(config.legs[s][0])] for s in SIDES)
     root_pos = 0.5 * (lower["left_hip"] + lower["right_hip"]) - rotate_vector(root_quat, hips_offset)
     chains = make_chains(robot, tasks, [[order.index(r) for r in c.tasks] for c in config.chains.values()])
@@ -223,12 +229,13 @@ def plan_retarget(
     config: RetargetConfig | None = None,
 ) -> tuple[IkProblem, _Scaled]:
     """The IK problem of a skeleton motion, before it is solved."""
-    config = config or load_retarget_config(robot.name)
+    config = config or retarget_config(robot)
     scaled = _scale(skeleton, fmt, robot, config, path)
     if fmt.calibration.source == "rest":
         offsets = offsets_at(skeleton, scaled.roles, robot, config, frame=None)
     else:
-        offsets = {r: np.asarray(q, dtype=float) for r, q in fmt.calibration.offsets.items()}
+        stored = {r: np.asarray(q, dtype=float) for r, q in fmt.calibration.offsets.items()}
+        offsets = stored_offsets(stored, robot, config)
     return _problem(scaled, robot, config, offsets), scaled
 
 
@@ -288,7 +295,7 @@ def retarget_skeleton(
     it costs a fraction of the frames, and the IK's frame-to-frame residual noise, which at 120 fps
     became most of the joint jerk, is not there to interpolate.
     """
-    config = config or load_retarget_config(robot.name)
+    config = config or retarget_config(robot)
     rate = config.solve_fps
     if rate is None or skeleton.fps <= rate * (1 + 1e-6) or skeleton.num_frames < 8:
         return _retarget(skeleton, fmt, robot, path, config)

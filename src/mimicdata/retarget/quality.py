@@ -13,7 +13,7 @@ from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from ..robot.collision import collision_measures
 from ..stages.measures import rms_joint_jerk
-from .formats import BvhFormat, RetargetConfig, load_retarget_config, resolve_roles
+from .formats import BvhFormat, RetargetConfig, resolve_roles
 
 if TYPE_CHECKING:
     from .pipeline import Retargeted
@@ -116,7 +116,9 @@ def measure_retarget(
     robot: RobotModel, result: Retargeted, skeleton: SkeletonMotion, fmt: BvhFormat, path: Path | str
 ) -> Quality:
     """The quality of a retarget, against the performer it followed (scaled as the retarget scaled it)."""
-    config = load_retarget_config(robot.name)
+    from .draft import retarget_config
+
+    config = retarget_config(robot)
     roles = resolve_roles(skeleton, fmt, path)
     quality = evaluate(robot, result.motion, config, skeleton, roles, result.robot.leg / result.human.leg, result.planted)
     missed = result.ik_residual > IK_RESIDUAL

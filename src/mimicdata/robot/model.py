@@ -48,6 +48,7 @@ class RobotModel:
         self.model_path = model_path
         self.pin_model = _load_pinocchio(model_path)
         m = self.pin_model
+        _add_bodies(m, options.get("extra_bodies"), config_path or model_path)
         if m.joints[1].shortname() != "JointModelFreeFlyer":
             raise RobotModelError(f"{model_path}: the first joint must be a floating base")
         self.name = str(options.get("name", m.name))
@@ -116,6 +117,10 @@ class RobotModel:
         self.foot_bodies: tuple[str, ...] = tuple(options.get("foot_bodies", ()))
         soles = options.get("sole_points", {}) or {}
         self.sole_points = {b: np.asarray(soles.get(b, [[0.0, 0.0, 0.0]]), dtype=float) for b in self.foot_bodies}
+        self.given_soles = {b: np.asarray(points, dtype=float) for b, points in soles.items()}
+        self.retarget_overrides: dict = dict(options.get("retarget") or {})  # over the drafted retarget config
+        # What robot/derived.py could not derive for a description that does not give it.
+        self.description_problems: list[str] = []
         for name in (self.root_body, *self.foot_bodies):
             self.body_index(name)
         # body_joint_mask[b, j]: joint j lies on the chain from the root to body b.
@@ -307,9 +312,12 @@ def _side_swapped(name: str, left: str, right: str) -> str:
 
 
 def _mirror_map(config: object, joint_names: list[str], body_names: list[str], source: Path) -> MirrorMap | None:
-    """From `mirror: {swap: [left_prefix, right_prefix], negate: [joint-name patterns]}`; None without one."""
+    """From `mirror: {swap: [left_prefix, right_prefix], negate: [joint-name patterns]}`, or explicit partners
+    `mirror: {joints: {name: [partner, sign]}, bodies: {name: partner}}` (init-robot writes these); None without one."""
     if not config:
         return None
+    if isinstance(config, dict) and "joints" in config:
+        return _explicit_mirror(config, joint_names, body_names, source)
     if not isinstance(config, dict) or not isinstance(config.get("swap"), list) or len(config["swap"]) != 2:
         raise RobotModelError(f"{source}: mirror: expected swap: [left prefix, right prefix] and negate: [patterns]")
     left, right = (str(p) for p in config["swap"])
@@ -327,6 +335,25 @@ def _mirror_map(config: object, joint_names: list[str], body_names: list[str], s
     patterns = [str(p) for p in config.get("negate") or []]
     sign = np.array([-1.0 if any(fnmatch.fnmatchcase(n, p) for p in patterns) else 1.0 for n in joint_names])
     return MirrorMap(partner(joint_names, "joint"), sign, partner(body_names, "body"), (left, right))
+
+
+def _explicit_mirror(config: dict, joint_names: list[str], body_names: list[str], source: Path) -> MirrorMap:
+    joints, bodies = config.get("joints") or {}, config.get("bodies") or {}
+    if not isinstance(joints, dict) or not isinstance(bodies, dict):
+        raise RobotModelError(f"{source}: mirror: expected joints: {{name: [partner, sign]}} and bodies: {{name: partner}}")
+    problems = [f"joint {n!r}" for n in joint_names if n not in joints] + [f"body {n!r}" for n in body_names if n not in bodies]
+    bad = [f"joints[{n!r}]: {v!r}" for n, v in joints.items()
+           if not (isinstance(v, list) and len(v) == 2 and v[0] in joint_names and v[1] in (1, -1))]
+    bad += [f"bodies[{n!r}]: {v!r}" for n, v in bodies.items() if v not in body_names]
+    if problems or bad:
+        raise RobotModelError(f"{source}: mirror: " + "; ".join(
+            ([f"no partner for {', '.join(problems)}"] if problems else []) +
+            ([f"expected [a joint of the model, 1 or -1] or a body of the model, got {', '.join(bad)}"] if bad else [])))
+    return MirrorMap(
+        np.array([joint_names.index(joints[n][0]) for n in joint_names]),
+        np.array([float(joints[n][1]) for n in joint_names]),
+        np.array([body_names.index(bodies[n]) for n in body_names]),
+    )
 
 
 def _velocity_limits(patterns: object, joint_names: list[str], source: Path) -> np.ndarray:
@@ -369,13 +396,54 @@ def _load_pinocchio(path: Path) -> pin.Model:
         if suffix == ".urdf":
             return pin.buildModelFromUrdf(str(path), pin.JointModelFreeFlyer())
         if suffix in (".xml", ".mjcf"):
-            model = pin.buildModelFromMJCF(str(path))
-            if model.njoints < 2 or model.joints[1].shortname() != "JointModelFreeFlyer":
-                model = pin.buildModelFromMJCF(str(path), pin.JointModelFreeFlyer())
+            try:
+                model = _mjcf_model(str(path))
+            except (RuntimeError, ValueError):
+                model = None
+            if model is None or len(set(model.names)) < len(model.names):
+                model = _normalized_mjcf_model(path)
             return model
     except Exception as exc:  # pinocchio raises bare RuntimeError/ValueError
         raise RobotModelError(f"{path}: pinocchio could not load it: {exc}") from exc
     raise RobotModelError(f"{path}: expected a .urdf or MJCF .xml robot description")
+
+
+def _add_bodies(model: pin.Model, extra: object, source: Path) -> None:
+    """Bodies a description adds, fixed to a body of the model at an offset in its frame:
+    `extra_bodies: {name: {parent: body, pos: [x, y, z]}}` (a hand at the end of a forearm link that has none)."""
+    if not extra:
+        return
+    if not isinstance(extra, dict):
+        raise RobotModelError(f"{source}: extra_bodies: expected {{name: {{parent: body, pos: [x, y, z]}}}}")
+    for name, spec in extra.items():
+        parent = spec.get("parent") if isinstance(spec, dict) else None
+        pos = spec.get("pos") if isinstance(spec, dict) else None
+        if not model.existBodyName(str(parent)) or not (isinstance(pos, list) and len(pos) == 3):
+            raise RobotModelError(f"{source}: extra_bodies[{name!r}]: expected parent: a body of the model and "
+                                  f"pos: [x, y, z] (m), got {spec!r}")
+        frame_id = model.getFrameId(str(parent), pin.FrameType.BODY)
+        frame = model.frames[frame_id]
+        placement = frame.placement * pin.SE3(np.eye(3), np.asarray(pos, dtype=float))
+        model.addFrame(pin.Frame(str(name), frame.parentJoint, frame_id, placement, pin.FrameType.BODY))
+
+
+def _mjcf_model(path: str) -> pin.Model:
+    model = pin.buildModelFromMJCF(path)
+    if model.njoints < 2 or model.joints[1].shortname() != "JointModelFreeFlyer":
+        model = pin.buildModelFromMJCF(path, pin.JointModelFreeFlyer())
+    return model
+
+
+def _normalized_mjcf_model(path: Path) -> pin.Model:
+    """Pinocchio's model of the MJCF MuJoCo writes back (mujoco_model.normalized_mjcf)."""
+    import tempfile
+
+    from .mujoco_model import normalized_mjcf
+
+    with tempfile.TemporaryDirectory() as folder:
+        clean = Path(folder) / path.name
+        clean.write_text(normalized_mjcf(path))
+        return _mjcf_model(str(clean))
 
 
 @lru_cache(maxsize=8)
@@ -391,10 +459,19 @@ def load_robot(spec: str = "unitree_g1") -> RobotModel:
                 "nor a path to a robot .yaml, a URDF or an MJCF file"
             )
         if path.suffix.lower() not in (".yaml", ".yml"):
-            return RobotModel(None, path.resolve(), {"name": path.stem})
+            return _completed(RobotModel(None, path.resolve(), {"name": path.stem}))
         config_path = path
     if not config_path.is_file():
         raise RobotModelError(f"{config_path}: robot config not found")
     options = yaml.safe_load(config_path.read_text()) or {}
     model_path = (config_path.parent / options["model"]).resolve()
-    return RobotModel(config_path.resolve(), model_path, options)
+    return _completed(RobotModel(config_path.resolve(), model_path, options))
+
+
+def _completed(robot: RobotModel) -> RobotModel:
+    """The robot with what its description leaves out derived where it can be (robot/derived.py)."""
+    if not robot.foot_bodies or robot.mirror is None or set(robot.foot_bodies) - set(robot.given_soles):
+        from .derived import complete_description
+
+        complete_description(robot)
+    return robot

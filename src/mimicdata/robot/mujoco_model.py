@@ -29,13 +29,32 @@ def compile_mujoco(path: Path) -> mujoco.MjModel:
             spec = mujoco.MjSpec.from_file(str(path))
             spec.worldbody.bodies[0].add_freejoint()
             return spec.compile()
-        # Kinematics need no meshes; dropping them lets a model load without its assets.
-        xml = path.read_text()
-        xml = re.sub(r"<mesh\b[^>]*/>", "", xml)
-        xml = re.sub(r"<geom\b[^>]*\bmesh=\"[^\"]*\"[^>]*/>", "", xml)
-        return mujoco.MjModel.from_xml_string(xml)
+        return mujoco.MjModel.from_xml_string(_without_meshes(path.read_text()))
     except (ValueError, RuntimeError) as exc:
         raise RobotModelError(f"{path}: MuJoCo could not compile it: {exc}") from exc
+
+
+def normalized_mjcf(path: Path) -> str:
+    """The robot of an MJCF as MuJoCo writes it back: meshes and keyframes dropped, one worldbody, defaults
+    resolved. Pinocchio's MJCF reader misreads some files MuJoCo reads (Unitree's H1 with its scene: every
+    joint twice, a keyframe size error); it reads this form of any of them."""
+    import mujoco
+
+    xml = _without_meshes(path.read_text())
+    try:
+        spec = mujoco.MjSpec.from_string(xml)
+        for key in list(spec.keys):
+            spec.delete(key)
+        spec.compile()
+        return str(spec.to_xml())
+    except (ValueError, RuntimeError) as exc:
+        raise RobotModelError(f"{path}: MuJoCo could not compile it: {exc}") from exc
+
+
+def _without_meshes(xml: str) -> str:
+    """Kinematics need no meshes; dropping them lets a model load without its assets."""
+    xml = re.sub(r"<mesh\b[^>]*/>", "", xml)
+    return re.sub(r"<geom\b[^>]*\bmesh=\"[^\"]*\"[^>]*/>", "", xml)
 
 
 def qpos_addresses(model: mujoco.MjModel, joint_names: Sequence[str], source: Path | str) -> np.ndarray:
