@@ -1,6 +1,6 @@
 """Retarget quality on real BVH takes, side by side with the retargets others published of them.
 
-    python tools/eval_retarget.py [--bvh-dir DIR --format NAME] [--json out.json] [--markdown]
+    python tools/eval_retarget.py [--bvh-dir DIR --format NAME] [--robot ROBOT] [--json out.json] [--markdown]
 
 Without --bvh-dir: every take in ../shared/data/bvh/{lafan1, lafan1_cuts, cmu, hc_mocap, soma}, each
 folder with its format. For every take, mimicdata's retarget is measured by
@@ -22,7 +22,7 @@ import numpy as np
 
 from mimicdata.geometry.rotations import xyzw_to_wxyz
 from mimicdata.motion import RobotMotion
-from mimicdata.retarget import load_format, load_retarget_config, retarget_skeleton
+from mimicdata.retarget import load_format, retarget_config, retarget_skeleton
 from mimicdata.retarget.formats import resolve_roles
 from mimicdata.retarget.quality import Quality, evaluate, measure_retarget
 from mimicdata.robot import load_robot
@@ -72,10 +72,12 @@ def main() -> None:
     parser.add_argument("--format", default="lafan1", help="The skeleton format of --bvh-dir.")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", action="store_true", help="Print the summary as a Markdown table.")
+    parser.add_argument("--robot", default="unitree_g1",
+                        help="Bundled robot, robot.yaml, MJCF or URDF (others' G1 retargets are compared on the G1 only).")
     args = parser.parse_args()
 
-    robot = load_robot("unitree_g1")
-    config = load_retarget_config(robot.name)
+    robot = load_robot(args.robot)
+    config = retarget_config(robot)
     folders = [(args.bvh_dir, args.format)] if args.bvh_dir else [(SHARED / "bvh" / d, f) for d, f in FOLDERS]
     report: dict[str, dict] = {}
     table: list[tuple[str, str, Quality, float]] = []
@@ -95,7 +97,7 @@ def main() -> None:
             who, where, layout = REFERENCES.get(folder.name, ("", folder, ""))
             reference = where / f"{bvh.stem}.csv"
             theirs = None
-            if who and reference.is_file():
+            if who and reference.is_file() and robot.name == "unitree_g1":
                 motion = reference_motion(reference, layout, skeleton.fps, skeleton.num_frames, robot)
                 theirs = evaluate(robot, motion, config, skeleton, roles, scale, result.planted)
                 entry[who] = theirs.as_dict()
