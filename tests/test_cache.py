@@ -173,3 +173,35 @@ def test_a_damaged_input_hash_memo_is_ignored(project, tmp_path, damage):
     warm = _build(spec_path, tmp_path / "out")
     assert warm.cache.clips_from_cache == cold.cache.computed
     assert not [r for r in warm.rejected if r.reason == "error"]
+
+
+def _inodes(dataset: Path) -> dict[str, int]:
+    return {str(p.relative_to(dataset)): p.stat().st_ino for p in sorted(dataset.glob("*/shard_*.npz"))}
+
+
+def test_a_rebuild_keeps_unchanged_shards_and_rewrites_only_the_changed_one(project, tmp_path):
+    spec_path, spec = project
+    small = {"max_shard_size_mb": 0.3}  # several shards per split
+    _build(spec_path, tmp_path / "out", **small)
+    dataset = tmp_path / "out" / "sample"
+    before, first = _inodes(dataset), _outputs(dataset)
+    assert len(before) >= 4
+    _build(spec_path, tmp_path / "out", **small)
+    assert _inodes(dataset) == before and _outputs(dataset) == first  # kept as they were, not written again
+
+    csv = sorted(Path(spec["sources"][1]["input"]).glob("*.csv"))[0]
+    csv.write_text("\n".join(csv.read_text().splitlines()[:-5]) + "\n")  # one clip changes
+    _build(spec_path, tmp_path / "out", **small)
+    after = _inodes(dataset)
+    rewritten = [rel for rel in after if after[rel] != before.get(rel)]
+    assert 1 <= len(rewritten) < len(after)
+    _build(spec_path, tmp_path / "fresh", cache_dir=tmp_path / "other-cache", **small)
+    assert _outputs(dataset) == _outputs(tmp_path / "fresh" / "sample")  # what a build from nothing writes
+
+    victim = dataset / sorted(after)[0]
+    victim.unlink()
+    victim.write_bytes(b"not the shard")  # replaced behind the build's back: written again, not trusted
+    _build(spec_path, tmp_path / "out", **small)
+    assert _outputs(dataset) == _outputs(tmp_path / "fresh" / "sample")
+    forced = _build(spec_path, tmp_path / "out", force=True, **small)
+    assert forced.cache.computed > 0 and all(i not in _inodes(dataset).values() for i in after.values())

@@ -146,7 +146,9 @@ class ClipCache:
             return fields, None  # a rejection without a clip file
         clip = self._entry("clip", key, ".npz")
         try:
-            intact = file_sha256(clip) == fields.get("sha256")
+            # The file the entry was stored with, untouched since (a replaced one has another inode and time),
+            # is trusted without reading it; any other is hashed.
+            intact = fields.get("stored_as") == _entry_identity(clip) or file_sha256(clip) == fields.get("sha256")
         except OSError:
             return None
         return (fields, clip) if intact else None
@@ -154,8 +156,9 @@ class ClipCache:
     def store_clip(self, key: str, fields: dict, clip_file: Path | None = None, clip_sha256: str = "") -> None:
         """Remember a clip (its file is linked, not copied) or a rejection; the clip's hash is checked on reuse."""
         if clip_file is not None:
-            link_or_copy(clip_file, self._entry("clip", key, ".npz"), self.tmp)
-            fields = {**fields, "sha256": clip_sha256}
+            entry = self._entry("clip", key, ".npz")
+            link_or_copy(clip_file, entry, self.tmp)
+            fields = {**fields, "sha256": clip_sha256, "stored_as": _entry_identity(entry)}
         with atomic_file(self._entry("clip", key, ".json"), self.tmp, durable=False) as (fh, _):
             fh.write(json.dumps(fields, sort_keys=True).encode())
 
@@ -170,6 +173,13 @@ class ClipCache:
 
     def _entry(self, kind: str, key: str, suffix: str) -> Path:
         return self.root / kind / key[:2] / f"{key}{suffix}"
+
+
+def _entry_identity(path: Path) -> str:
+    """A cache entry's size, modification time and inode: not its change time, which every hard link made
+    to it (one per build that uses it) moves."""
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
 def file_identity(path: Path) -> str:

@@ -120,6 +120,7 @@ class ClipResult:
     quality_score: float | None = None  # stages.measures.quality_score of the clip as stored (kept or not)
     stored: bool = False  # a clip file was written: kept, or rejected but processable (the failures partition)
     signature: list[float] = field(default_factory=list)  # mean joint angles of the kept clip (build/duplicates.py)
+    content_key: str = ""  # the clip cache key: the same key, the same stored clip bytes
 
 
 CACHED_FIELDS = ("kept", "reason", "detail", "num_frames", "flags", "notes", "quality", "quality_score", "stored",
@@ -166,6 +167,7 @@ def process_clip(
             "target_fps": spec.target_fps, "preprocess": spec.preprocess.model_dump(mode="json"),
             "weight": source.weight, "clip_id": item.clip_id,
         })
+        result.content_key = clip_key
         hit = cache.load_clip(clip_key) if cache and read_cache else None
         if hit is not None and not all(name in hit[0] for name in CACHED_FIELDS):
             hit = None  # written by an earlier version that kept fewer fields: compute it again

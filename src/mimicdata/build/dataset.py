@@ -7,6 +7,8 @@ directory that replaces the dataset only once everything is written.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import shutil
@@ -37,9 +39,10 @@ from ..dataset.report import (
     SourceEntry,
     SplitEntry,
     ToolInfo,
+    read_build_report,
 )
 from ..dataset.shards import SCHEMA_VERSION, Shard, ShardClip, bytes_per_frame, clip_file_loader, write_shard
-from ..errors import BuildError, RobotModelError, SpecError, StrictBuildError
+from ..errors import BuildError, MimicdataError, RobotModelError, SpecError, StrictBuildError
 from ..infra.atomic import flush_filesystem, write_text_atomic
 from ..infra.lock import dataset_lock
 from ..infra.progress import Progress
@@ -48,7 +51,7 @@ from ..robot import RobotModel, load_robot
 from ..spec import DatasetSpec, load_spec
 from ..stages.preprocess import unknown_bodies
 from ..stages.split import assign_splits
-from .cache import ClipCache
+from .cache import ClipCache, link_or_copy
 from .clip import ClipResult, process_clip, writing
 from .discover import ClipItem, check_inputs, scan_source
 from .duplicates import find_duplicates
@@ -264,19 +267,23 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
                           None if chosen[cid].kept else (chosen[cid].reason, chosen[cid].detail))
                 for cid in group
             ]
-            digest = write_shard(
-                staging / rel, clips, spec.target_fps, robot.joint_names, robot.body_names, durable=False
-            )
+            key = _shard_key([(cid, chosen[cid].content_key, chosen[cid].num_frames, weight(chosen[cid]),
+                               _score(chosen[cid]), chosen[cid].reason) for cid in group], spec.target_fps, robot)
+            digest = None if options.force else _reuse_shard(previous.get(rel), key, staging / rel)
+            if digest is None:
+                digest = write_shard(
+                    staging / rel, clips, spec.target_fps, robot.joint_names, robot.body_names, durable=False
+                )
             frames = sum(c.num_frames for c in clips)
-            shard_reports.append(
-                ShardEntry(path=rel, clips=len(clips), frames=frames, bytes=(staging / rel).stat().st_size, sha256=digest)
-            )
+            shard_reports.append(ShardEntry(path=rel, clips=len(clips), frames=frames,
+                                            bytes=(staging / rel).stat().st_size, sha256=digest, key=key))
             where.update({cid: (rel, index) for index, cid in enumerate(group)})
         frames = sum(chosen[cid].num_frames for cid in ids)
         entry = SplitEntry(clips=len(ids), frames=frames, hours=round(frames / spec.target_fps / 3600, 6),
                            shards=shard_reports)
         return entry, where
 
+    previous = _previous_shards(Path(options.output_root).expanduser().resolve() / spec.name)
     rows: list[ManifestRow] = []
     splits_report: dict[str, SplitEntry] = {}
     for split in SPLITS:
@@ -306,6 +313,39 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
         report.fk_check = _sampled_fk_check(staging, rows, robot)
         report.timings_s["fk_check"] = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _shard_key(clips: list[tuple], fps: int, robot: RobotModel) -> str:
+    """A shard's content as a key: every input of write_shard, with each clip's content by its cache key."""
+    if any(not content for _, content, *_ in clips):
+        return ""  # a clip of unknown content: the shard is written
+    text = json.dumps([SCHEMA_VERSION, fps, robot.joint_names, robot.body_names, clips])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _previous_shards(dataset_dir: Path) -> dict[str, tuple[Path, ShardEntry]]:
+    """The shards the dataset being rebuilt has now, by relative path, with what build_info.json says of them."""
+    try:
+        report = read_build_report(dataset_dir)
+    except MimicdataError:
+        return {}  # no dataset yet, or one whose report cannot be read: everything is written
+    entries = [s for split in (*report.splits.values(), report.failures) if split is not None for s in split.shards]
+    return {e.path: (dataset_dir / e.path, e) for e in entries if e.key}
+
+
+def _reuse_shard(previous: tuple[Path, ShardEntry] | None, key: str, target: Path) -> str | None:
+    """Put the previous build's shard at `target` (a hard link, else a copy) when it was made from the same
+    content and is still the file it wrote; its sha256, or None when the shard must be written."""
+    if previous is None or not key:
+        return None
+    path, entry = previous
+    try:
+        if entry.key != key or path.stat().st_size != entry.bytes:
+            return None
+        link_or_copy(path, target)
+    except OSError:
+        return None
+    return entry.sha256
 
 
 def _content_key(result: ClipResult, item: ClipItem) -> str:

@@ -27,6 +27,9 @@ class ShardEntry(_Record):
     frames: int
     bytes: int
     sha256: str
+    # What the shard was made from (its clips' content keys, weights, scores, the rate and the robot's names):
+    # a rebuild whose shard at this path would have the same key keeps this file instead of writing it again.
+    key: str = ""
 
 
 class SplitEntry(_Record):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -45,6 +46,7 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+@cache
 def reader_parameters(source_type: str) -> dict[str, tuple[Any, Any]]:
     """The options a source type's reader declares: name -> (annotation, default; ... when required).
 
