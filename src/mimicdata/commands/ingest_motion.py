@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from joblib import Parallel, delayed
-
 from ..build.clip import finish_clip, read_robot_motion
 from ..build.discover import ClipItem, scan_source
 from ..dataset.shards import write_clip
@@ -91,5 +89,8 @@ def ingest_motion(
             retarget_config(model)  # the robot's roles, found once rather than failing every file
         except RobotModelError as exc:
             raise BuildError(f"--robot {robot}: cannot retarget human motion onto it: {exc}") from None
-    work = (delayed(ingest_one)(item, source, robot, output, fps) for item in items)
-    return list(Parallel(n_jobs=jobs)(work)) if jobs > 1 else [ingest_one(i, source, robot, output, fps) for i in items]
+    if jobs == 1:
+        return [ingest_one(i, source, robot, output, fps) for i in items]
+    from joblib import Parallel, delayed  # a quarter of a second of imports that one worker does not need
+
+    return list(Parallel(n_jobs=jobs)(delayed(ingest_one)(item, source, robot, output, fps) for item in items))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from ..geometry.rotations import quat_continuity, quat_normalize, quat_slerp
 from ..motion import RobotMotion, SkeletonMotion
@@ -75,6 +74,8 @@ def spline_resample(motion: RobotMotion, target_fps: float, num_frames: int) -> 
     continuous in velocity and acceleration where linear interpolation has a corner at every source frame,
     which at four output frames per source frame is a jerk spike at each. Frames past the last source frame
     (a take's final fraction of a source step) are extrapolated."""
+    from scipy.interpolate import CubicSpline  # only a retarget of a fast take needs scipy's import time
+
     if motion.num_frames < 4:
         return resample(motion, target_fps)
     t = np.arange(motion.num_frames) / motion.fps
