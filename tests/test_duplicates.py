@@ -8,7 +8,7 @@ import yaml
 
 from conftest import SHARED_DATA, require_shared
 from mimicdata.build.dataset import BuildOptions, build_dataset
-from mimicdata.build.duplicates import find_duplicates
+from mimicdata.build.duplicates import find_duplicates, same_motion
 from mimicdata.dataset.manifest import read_manifest
 
 TAKES = ["B_BowKarate", "J_Dance12_LushLife", "J_Dance18_TikTok", "M_Move1", "M_Move19"]
@@ -59,9 +59,9 @@ def test_bytes_mirrors_and_other_motions():
               "d:walk_short": walk[1:] + 0.001}
     clips = {cid: (("sha-w" if cid.startswith(("a:walk", "b:")) else cid), len(q), list(q.mean(axis=0)))
              for cid, q in arrays.items()}
-    groups = find_duplicates(clips, lambda cid: arrays[cid])
+    groups = find_duplicates(clips, lambda a, b: same_motion(arrays[a], arrays[b]))
     assert [(g.clip_ids, g.how) for g in groups] == [(("a:walk", "b:walk", "d:walk_short"), "same motion")]
-    only_bytes = find_duplicates({k: clips[k] for k in ("a:walk", "b:walk")}, lambda cid: arrays[cid])
+    only_bytes = find_duplicates({k: clips[k] for k in ("a:walk", "b:walk")}, lambda a, b: same_motion(arrays[a], arrays[b]))
     assert [(g.clip_ids, g.how) for g in only_bytes] == [(("a:walk", "b:walk"), "same input bytes")]
 
 
@@ -74,3 +74,27 @@ def test_inspect_dataset_lists_the_duplicates_a_build_found(tmp_path):
     result = CliRunner().invoke(app, ["inspect-dataset", str(tmp_path / "out" / "dup")])
     assert result.exit_code == 0, result.output
     assert "duplicates (same motion): csv:M_Move1, npz:M_Move1" in result.output
+
+
+def test_close_pairs_are_exactly_the_pairs_within_the_radius_in_every_coordinate():
+    from mimicdata.build.duplicates import close_pairs
+
+    rng = np.random.default_rng(3)
+    points = rng.normal(0.0, 0.02, (400, 6))
+    points[:100] = points[100:200] + rng.normal(0.0, 0.004, (100, 6))  # near twins
+    brute = [(i, j) for i in range(400) for j in range(i + 1, 400) if np.abs(points[i] - points[j]).max() <= 0.01]
+    assert close_pairs(points, 0.01) == brute and len(brute) > 50
+    assert close_pairs(points[:1], 0.01) == [] and close_pairs(np.zeros((3, 2)), 0.0) == [(0, 1), (0, 2), (1, 2)]
+
+
+def test_a_rebuild_judges_pairs_compared_before_without_loading_them(tmp_path, monkeypatch):
+    import mimicdata.build.dataset as build
+
+    first = build_dataset(_spec(tmp_path), BuildOptions(output_root=tmp_path / "out", fk_check=False))
+
+    def no_loading(a, b):
+        raise AssertionError("a pair compared by the last build was loaded again")
+
+    monkeypatch.setattr(build, "same_motion", no_loading)
+    again = build_dataset(_spec(tmp_path), BuildOptions(output_root=tmp_path / "out", fk_check=False))
+    assert again.duplicates == first.duplicates and len(first.duplicates) >= 4

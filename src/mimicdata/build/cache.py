@@ -81,6 +81,22 @@ class ClipCache:
     def _hashes_file(self, dataset: str) -> Path:
         return self.root / "inputs" / f"{dataset}.json"
 
+    def pair_verdicts(self, dataset: str) -> dict[str, bool]:
+        """Which clip pairs the last build of `dataset` compared frame by frame (build/duplicates.py), and
+        whether they were one motion: "content key:content key" -> bool; empty if unknown or damaged."""
+        try:
+            known = json.loads(self._pairs_file(dataset).read_text())
+        except (OSError, ValueError):
+            return {}
+        return {k: v for k, v in known.items() if isinstance(v, bool)} if isinstance(known, dict) else {}
+
+    def remember_pair_verdicts(self, dataset: str, verdicts: dict[str, bool]) -> None:
+        with atomic_file(self._pairs_file(dataset), self.tmp, durable=False) as (fh, _):
+            fh.write(json.dumps(verdicts, sort_keys=True).encode())
+
+    def _pairs_file(self, dataset: str) -> Path:
+        return self.root / "pairs" / f"{dataset}.json"
+
     # ------------------------------------------------------------ keys
 
     @staticmethod

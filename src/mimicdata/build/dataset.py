@@ -54,7 +54,7 @@ from ..stages.split import assign_splits
 from .cache import ClipCache, link_or_copy
 from .clip import ClipResult, process_clip, writing
 from .discover import ClipItem, check_inputs, scan_source
-from .duplicates import find_duplicates
+from .duplicates import find_duplicates, same_motion
 
 
 @dataclass(frozen=True)
@@ -225,11 +225,23 @@ def _build_into(staging, spec, options, robot, scans, items, duplicates, timings
     kept = {r.clip_id: r for r in results if r.kept}
     item_of = {i.clip_id: i for i in items}
     t0 = time.perf_counter()
+    # Verdicts on pairs compared before are kept by the clips' content, so a rebuild loads only new pairs.
+    remembered_pairs = cache.pair_verdicts(spec.name) if cache else {}
+    compared: dict[str, bool] = {}
+
+    def same(a: str, b: str) -> bool:
+        key = f"{kept[a].content_key}:{kept[b].content_key}"
+        if key not in remembered_pairs or not kept[a].content_key or not kept[b].content_key:
+            remembered_pairs[key] = same_motion(*(Shard(_clip_path(staging, item_of[c]))["joint_pos"] for c in (a, b)))
+        compared[key] = remembered_pairs[key]
+        return compared[key]
+
     found = find_duplicates(
         # One file holding many clips is not one motion: its clips' content key is the file and the clip.
-        {cid: (_content_key(r, item_of[cid]), r.num_frames, r.signature) for cid, r in kept.items()},
-        lambda cid: Shard(_clip_path(staging, item_of[cid]))["joint_pos"],
+        {cid: (_content_key(r, item_of[cid]), r.num_frames, r.signature) for cid, r in kept.items()}, same,
     )
+    if cache:
+        cache.remember_pair_verdicts(spec.name, compared)  # this build's pairs only: the memo never grows stale
     timings["duplicates"] = time.perf_counter() - t0
     same_as = {cid: dup.clip_ids[0] for dup in found for cid in dup.clip_ids}
     if spec.preprocess.drop_duplicates:
