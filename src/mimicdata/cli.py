@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from .errors import MimicdataError, SpecError, StrictBuildError
+from .render.camera import Camera
 
 if TYPE_CHECKING:
     from .dataset.report import BuildReport
@@ -474,7 +475,7 @@ def render_motion_command(
     fps: Annotated[Optional[float], typer.Option("--fps", help="Frames per second of the video (default: the clip's, at most 60).")] = None,
     width: Annotated[int, typer.Option("--width", help="Pixels, even.")] = 640,
     height: Annotated[int, typer.Option("--height", help="Pixels, even.")] = 480,
-    camera: Annotated[str, typer.Option("--camera", help="follow (trails the root) or fixed (frames the whole motion).")] = "follow",
+    camera: Annotated[Camera, typer.Option("--camera", help="follow (trails the root) or fixed (frames the whole motion).")] = "follow",
     robot: Annotated[str, typer.Option("--robot", help="Robot: bundled name, robot.yaml, URDF or MJCF.")] = "unitree_g1",
     bvh_format: Annotated[Optional[str], typer.Option("--bvh-format", help="Skeleton format of a .bvh take (default: auto).")] = None,
     force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Replace the output if it exists.")] = False,
@@ -482,13 +483,11 @@ def render_motion_command(
     """Draw a clip with MuJoCo's renderer, headless: the robot's collision geometry on a floor grid, red where
     it goes into itself, orange where it goes through the floor; a BVH take is retargeted on the fly and
     drawn with the performer beside the robot."""
-    if camera not in ("follow", "fixed"):
-        raise typer.BadParameter(f"--camera must be follow or fixed, not {camera!r}")
     try:
         from .commands.render_motion import render_motion
 
         done = render_motion(path, output, clip=clip, fps=fps, width=width, height=height,
-                             camera=camera,  # type: ignore[arg-type]  # checked above
+                             camera=camera,
                              robot=robot, bvh_format=bvh_format, force=force)
     except MimicdataError as exc:
         _fail(exc)

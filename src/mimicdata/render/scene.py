@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -24,9 +24,9 @@ from scipy.ndimage import gaussian_filter1d
 from ..robot import RobotModel
 from ..robot.collision import FLOOR_DEPTH, SELF_COLLISION_DEPTH
 from ..robot.mujoco_model import qpos_addresses
+from .camera import Camera
 from .gl import offscreen_context
 
-Camera = Literal["follow", "fixed"]
 PALETTE = np.array([
     [0.72, 0.76, 0.82, 1.0],  # robot
     [0.92, 0.16, 0.14, 1.0],  # into another geom
