@@ -44,3 +44,41 @@ def test_dask_backend_errors_are_clear(tmp_path):
     with pytest.raises(BuildError, match="unknown backend 'ray'"):
         build_dataset(spec, BuildOptions(output_root=tmp_path, backend="ray"))
     assert not (tmp_path / "sample").exists()
+
+
+def test_a_worker_killed_mid_build_costs_only_its_clips_which_are_done_again(tmp_path):
+    """kill -9 of one of two workers while both hold a take: the scheduler gives its take to the other, the
+    build completes, and the dataset is the bytes a local build writes."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import yaml
+
+    from conftest import require_shared
+
+    takes = require_shared("data", "bvh", "lafan1")  # five long takes: seconds of retarget each
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump({"name": "kill", "target_fps": 30, "val_percent": 20, "hash_salt": "k",
+                                         "sources": [{"name": "mocap", "type": "bvh", "input": str(takes)}]}))
+    done: dict = {}
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+
+        def build() -> None:
+            done["report"] = build_dataset(spec_path, BuildOptions(
+                output_root=tmp_path / "dask", fk_check=False, backend="dask", scheduler=cluster.scheduler_address))
+
+        runner = threading.Thread(target=build)
+        runner.start()
+        time.sleep(2.0)
+        assert runner.is_alive()  # the kill lands in the middle of the build, not after it
+        victim = next(iter(cluster.workers.values()))
+        os.kill(victim.process.process.pid, signal.SIGKILL)
+        runner.join(600)
+    report = done["report"]
+    local = build_dataset(spec_path, BuildOptions(output_root=tmp_path / "local", fk_check=False, use_cache=False))
+    assert report.cache.computed == local.cache.computed == 5 and not report.rejected
+    assert _outputs(tmp_path / "dask" / "kill") == _outputs(tmp_path / "local" / "kill")
