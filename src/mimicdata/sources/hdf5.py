@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import h5py
 import numpy as np
 
 from ..errors import InputError
@@ -13,6 +12,9 @@ from ..geometry.rotations import xyzw_to_wxyz
 from ..motion import RobotMotion
 from ..robot import RobotModel
 from ._common import Rate, float_array, make_motion, resolve_fps, unit_quats
+
+if TYPE_CHECKING:
+    import h5py
 
 QUAT_ORDERS = ("wxyz", "xyzw")
 
@@ -27,6 +29,8 @@ def read_hdf5(
     quat_order: Literal["wxyz", "xyzw"] = "wxyz",
     fps: Rate | None = None,
 ) -> RobotMotion:
+    import h5py  # here: every command reads the source registry, few read HDF5
+
     path = Path(path)
     if quat_order not in QUAT_ORDERS:
         raise InputError(path, "quat_order", f"expected one of {QUAT_ORDERS}, found {quat_order!r}")
@@ -45,6 +49,8 @@ def read_hdf5(
 
 
 def _dataset(path: Path, f: h5py.File, key: str) -> np.ndarray:
+    import h5py
+
     obj = f.get(key)
     if not isinstance(obj, h5py.Dataset):
         found: list[str] = []
