@@ -20,11 +20,10 @@ CALIBRATED_ON = "unitree_g1"  # the robot whose body frames stored offsets map t
 
 def robot_tpose(robot: RobotModel, config: RetargetConfig) -> tuple[np.ndarray, np.ndarray]:
     """Body positions (B, 3) and orientations (B, 4) of the robot in its T-pose, pelvis at the origin."""
-    q = np.zeros((1, robot.num_joints))
+    q = np.zeros(robot.num_joints)
     for name, value in config.tpose.items():
-        q[0, robot.joint_names.index(name)] = value
-    pos, quat = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]), q)
-    return pos[0], quat[0]
+        q[robot.joint_names.index(name)] = value
+    return robot.posed(q)
 
 
 def heading(left_hip: np.ndarray, right_hip: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from .formats import ROLES, BvhFormat, format_names, load_format
+from .formats import BvhFormat, format_names, load_format, match_roles
 
 AUTO = "auto"
 REST_SIZE = (0.6, 2.4)  # m, leg plus hips-to-head at rest: a child to a very tall adult
@@ -72,15 +72,7 @@ def judge(fmt: BvhFormat, names: tuple[str, ...], rest_file: np.ndarray, label: 
     positions in the file's units and axes."""
     from ..sources.bvh import UP_AXIS_TO_Z_UP
 
-    present = set(names)
-    found: dict[str, str] = {}
-    missing = []
-    for role in ROLES:
-        hit = next((n for n in fmt.candidates(role) if n in present), None)
-        if hit is None:
-            missing.append(" or ".join(fmt.candidates(role)))
-        else:
-            found[role] = hit
+    found, missing = match_roles(fmt, names)
     if missing:
         shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
         return Verdict(label, False, f"lacks {shown}")

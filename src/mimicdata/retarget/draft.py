@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ..errors import RobotModelError
 from ..robot import RobotModel
 from ..robot.model import BUNDLED
-from ..robot.topology import SIDES, Limbs, Side, find_limbs, zero_pose
+from ..robot.topology import SIDES, Limbs, Side, find_limbs, hinges_between
 from .formats import ROBOTS, RetargetConfig, load_retarget_config
 
 TEMPLATE = "unitree_g1"
@@ -81,7 +81,7 @@ def draft(robot: RobotModel, strict: bool = True) -> dict[str, Any]:
         for role, body in (("knee", knee), ("ankle", ankle), ("elbow", elbow), ("wrist", wrist)):
             tasks[f"{side}_{role}"] = {"body": body, **weights[f"{side}_{role}"]}
         # A hand with no hinge past the elbow cannot turn to follow the performer's: asked to, the arm would.
-        if not (robot.body_joint_mask[robot.body_index(wrist)] & ~robot.body_joint_mask[robot.body_index(elbow)]).any():
+        if not len(hinges_between(robot, robot.body_index(elbow), robot.body_index(wrist))):
             tasks[f"{side}_wrist"]["orientation"] = 0.0
     smoothing = {name: chain.smoothing for name, chain in template.chains.items()}
     chains = {}
@@ -110,8 +110,7 @@ def draft(robot: RobotModel, strict: bool = True) -> dict[str, Any]:
 def _arm_joints(robot: RobotModel, limbs: Limbs, side: Side) -> np.ndarray:
     """The shoulder and elbow hinges: those between the torso and the elbow body, its own included (the wrist's
     would bend the hand to meet the directions, not the arm)."""
-    elbow, torso = robot.body_index(limbs.arms[side][1]), robot.body_index(limbs.torso)
-    return np.flatnonzero(robot.body_joint_mask[elbow] & ~robot.body_joint_mask[torso])
+    return hinges_between(robot, robot.body_index(limbs.torso), robot.body_index(limbs.arms[side][1]))
 
 
 def tpose(robot: RobotModel, limbs: Limbs) -> dict[str, float]:
@@ -126,10 +125,9 @@ def tpose(robot: RobotModel, limbs: Limbs) -> dict[str, float]:
 
         def residual(x: np.ndarray, joints: np.ndarray = joints, bodies: list[int] = bodies,
                      out: np.ndarray = out) -> np.ndarray:
-            q = np.zeros((1, robot.num_joints))
-            q[0, joints] = x
-            pos, _ = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]), q)
-            upper, fore = np.diff(pos[0, bodies], axis=0)
+            q = np.zeros(robot.num_joints)
+            q[joints] = x
+            upper, fore = np.diff(robot.posed(q)[0][bodies], axis=0)
             return np.concatenate([STRAIGHT_OUT * (upper / np.linalg.norm(upper) - out),
                                    STRAIGHT_OUT * (fore / np.linalg.norm(fore) - out), x])
 
@@ -143,20 +141,19 @@ def tpose(robot: RobotModel, limbs: Limbs) -> dict[str, float]:
 def nominal(robot: RobotModel, limbs: Limbs) -> dict[str, float]:
     """Each knee bent by KNEE_BEND the human way (the ankle goes back), within its range."""
     out: dict[str, float] = {}
+    rest, _ = robot.posed()
     for side in SIDES:
         hip, knee, ankle = (robot.body_index(b) for b in limbs.legs[side])
-        own = np.flatnonzero(robot.body_joint_mask[knee] & ~robot.body_joint_mask[robot.body_parents[knee]])
+        own = hinges_between(robot, int(robot.body_parents[knee]), knee)
         if not len(own):
             continue
         j = int(own[-1])
         for bend in (KNEE_BEND, -KNEE_BEND):
             if not robot.joint_lower[j] <= bend <= robot.joint_upper[j]:
                 continue
-            q = np.zeros((1, robot.num_joints))
-            q[0, j] = bend
-            pos, _ = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]), q)
-            rest, _ = zero_pose(robot)
-            if pos[0, ankle, 0] < rest[ankle, 0]:
+            q = np.zeros(robot.num_joints)
+            q[j] = bend
+            if robot.posed(q)[0][ankle, 0] < rest[ankle, 0]:
                 out[robot.joint_names[j]] = bend
                 break
     return out
@@ -164,11 +161,11 @@ def nominal(robot: RobotModel, limbs: Limbs) -> dict[str, float]:
 
 def head_point(robot: RobotModel, limbs: Limbs) -> list[float]:
     """A point at the top of the robot, in the torso's frame: for measuring the head's error."""
-    pos, _ = zero_pose(robot)
+    pos, quat = robot.posed()
     torso = robot.body_index(limbs.torso)
     top = pos[:, 2].max()
     geometry = robot.collision
     if geometry is not None:
-        start, end = geometry.world(pos[None], zero_pose(robot)[1][None])
+        start, end = geometry.world(pos[None], quat[None])
         top = max(top, float((np.maximum(start[0, :, 2], end[0, :, 2]) + geometry.radius).max()))
     return [0.0, 0.0, round(float(top - pos[torso, 2]), 3)]

@@ -7,6 +7,7 @@ are calibrated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -172,19 +173,27 @@ def _load(path: Path, model: type[Loaded]) -> Loaded:
         raise SpecError(f"{path}: {exc}") from exc
 
 
-def resolve_roles(skeleton: SkeletonMotion, fmt: BvhFormat, path: Path | str) -> dict[str, int]:
-    """Joint index of every role; a skeleton lacking any is rejected with the full list."""
-    found: dict[str, int] = {}
+def match_roles(fmt: BvhFormat, joint_names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """The joint that plays each role (the first of the format's candidates present), and for each role
+    none plays, its candidates as "A or B"."""
+    present = set(joint_names)
+    found: dict[str, str] = {}
     missing: list[str] = []
     for role in ROLES:
         names = fmt.candidates(role)
-        hit = next((n for n in names if n in skeleton.joint_names), None)
+        hit = next((n for n in names if n in present), None)
         if hit is None:
             missing.append(" or ".join(names))
         else:
-            found[role] = skeleton.index(hit)
+            found[role] = hit
+    return found, missing
+
+
+def resolve_roles(skeleton: SkeletonMotion, fmt: BvhFormat, path: Path | str) -> dict[str, int]:
+    """Joint index of every role; a skeleton lacking any is rejected with the full list."""
+    found, missing = match_roles(fmt, skeleton.joint_names)
     if missing:
         raise InputError(
             path, "HIERARCHY", f"the skeleton lacks joints the {fmt.name!r} format needs: {missing}"
         )
-    return found
+    return {role: skeleton.index(name) for role, name in found.items()}

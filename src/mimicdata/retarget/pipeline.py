@@ -239,13 +239,17 @@ def plan_retarget(
     return _problem(scaled, robot, config, offsets), scaled
 
 
+def _ankles(problem: IkProblem, robot: RobotModel) -> list[tuple[int, np.ndarray]]:
+    """Each foot's ankle task and the sole points (S, 3) of its body, left then right."""
+    order = list(problem.config.tasks)
+    tasks = [order.index(f"{side}_ankle") for side in SIDES]
+    return [(k, robot.sole_points.get(robot.body_names[problem.tasks[k].body], np.zeros((1, 3)))) for k in tasks]
+
+
 def _with_feet_locked(problem: IkProblem, robot: RobotModel, planted: np.ndarray, fps: float, blend: float) -> IkProblem:
     """The problem with the planted part of each foot held still (stance.py); `planted` (T, 2, 2)."""
-    order = list(problem.config.tasks)
     feet = []
-    for side in SIDES:
-        k = order.index(f"{side}_ankle")
-        soles = robot.sole_points.get(robot.body_names[problem.tasks[k].body], np.zeros((1, 3)))
+    for k, soles in _ankles(problem, robot):
         rear = soles[:, 0] <= np.median(soles[:, 0])
         feet.append(FootParts(k, soles[rear].mean(axis=0), soles[~rear].mean(axis=0)))
     targets = problem.targets
@@ -257,14 +261,9 @@ def _with_swing_lifted(problem: IkProblem, robot: RobotModel, down: np.ndarray, 
                        swing: SwingSettings) -> IkProblem:
     """The problem with each foot lifted clear of the floor between its contacts `down` (T, 2) (swing.py),
     the floor being where the ground stage will put the feet `standing` (T, 2)."""
-    order = list(problem.config.tasks)
-    feet = []
-    for side in SIDES:
-        k = order.index(f"{side}_ankle")
-        feet.append((k, robot.sole_points.get(robot.body_names[problem.tasks[k].body], np.zeros((1, 3)))))
     targets = problem.targets
     clearance = swing_clearance(down, fps, swing.height, swing.rise)
-    positions = lift_swing_feet(targets.positions, targets.orientations, feet, clearance, standing, fps)
+    positions = lift_swing_feet(targets.positions, targets.orientations, _ankles(problem, robot), clearance, standing, fps)
     return replace(problem, targets=replace(targets, positions=positions))
 
 

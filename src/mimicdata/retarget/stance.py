@@ -32,6 +32,7 @@ import numpy as np
 from ..geometry.rotations import rotate_vector
 
 HEEL, BALL, FLAT = 0, 1, 2
+MIN_RUN = 0.1  # s: a contact, or a gap between two, shorter than this is flicker
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def lock_planted_feet(
     planted: np.ndarray,
     fps: float,
     blend: float,
-    min_run: float = 0.1,
+    min_run: float = MIN_RUN,
 ) -> np.ndarray:
     """Ankle position targets (T, K, 3) with each foot's planted part held still. `planted` (T, F, 2):
     heel and ball flags per foot; `orientations` (T, K, 4) are the ankle orientation targets, which stay

@@ -27,12 +27,12 @@ import numpy as np
 
 from ..geometry.rotations import rotate_vector
 from .ground import planted_floor
-from .stance import contact_runs
+from .stance import MIN_RUN, contact_runs
 
 SOFTNESS = 0.5  # k: the smooth maximum's rounding, as a fraction of the clearance
 
 
-def swing_clearance(planted: np.ndarray, fps: float, height: float, rise: float, min_run: float = 0.1) -> np.ndarray:
+def swing_clearance(planted: np.ndarray, fps: float, height: float, rise: float, min_run: float = MIN_RUN) -> np.ndarray:
     """(T, F) the clearance c(t) each foot's lowest sole point needs, from the performer's planted flags (T, F)."""
     T, F = planted.shape
     clearance = np.zeros((T, F))

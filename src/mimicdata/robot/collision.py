@@ -281,9 +281,8 @@ def _geometry(
     geometry = CollisionGeometry(tuple(names), body, start, end, radius, pairs, np.full(len(pairs), np.inf))
     if not candidates:
         return geometry
-    neutral = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]),
-                                       np.zeros((1, robot.num_joints)))
-    rest = geometry.pair_distances(*neutral).distance[0]
+    pos, quat = robot.posed()
+    rest = geometry.pair_distances(pos[None], quat[None]).distance[0]
     apart = rest > 0.0
     return CollisionGeometry(geometry.names, body, start, end, radius, pairs[apart], rest[apart])
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import RobotModelError
 from ..geometry.rotations import quat_conjugate, rotate_vector
-from .topology import body_tree, own_hinges, zero_pose
+from .topology import body_tree, hinges_between, own_hinges
 
 if TYPE_CHECKING:
     from .model import MirrorMap, RobotModel
@@ -40,7 +40,7 @@ def sole_points(robot: RobotModel, foot: str) -> np.ndarray:
     if geometry is None or not len(mine):
         raise RobotModelError(f"robot {robot.name!r}: foot {foot!r} has no collision geometry to take its sole from; "
                               "give its sole_points in a robot.yaml beside the model")
-    pos, quat = zero_pose(robot)
+    pos, quat = robot.posed()
     to_foot = quat_conjugate(quat[b])
     down = rotate_vector(to_foot, np.array([0.0, 0.0, -1.0]))  # world down, in the foot's frame
     ends = np.stack([[rotate_vector(to_foot, pos[geometry.body[g]] + rotate_vector(quat[geometry.body[g]], end) - pos[b])
@@ -57,9 +57,8 @@ def mirror_map(robot: RobotModel) -> MirrorMap:
     """The left-right mirror of a robot from its zero-pose geometry."""
     from .model import MirrorMap
 
-    pos, _ = zero_pose(robot)
-    _, _, origin, axis = robot.joint_frames(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]),
-                                            np.zeros((1, robot.num_joints)))
+    pos, _ = robot.posed()
+    axis = robot.joint_frames(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]), np.zeros((1, robot.num_joints)))[3][0]
     parents = body_tree(robot)
     depth = np.array([_depth(parents, b) for b in range(len(parents))])
     body_partner: list[int] = []
@@ -75,8 +74,7 @@ def mirror_map(robot: RobotModel) -> MirrorMap:
     # Hinge j turns the body whose own hinge it is: the body with j on its chain and one hinge more than its parent.
     joint_body: dict[int, int] = {}
     for b in (int(b) for b in np.flatnonzero(hinged)):
-        extra = robot.body_joint_mask[b] & ~robot.body_joint_mask[parents[b]]
-        for hinge in np.flatnonzero(extra):
+        for hinge in hinges_between(robot, int(parents[b]), b):
             joint_body[int(hinge)] = b
     joint_partner: list[int] = []
     joint_sign: list[float] = []
@@ -86,9 +84,9 @@ def mirror_map(robot: RobotModel) -> MirrorMap:
         k = body_joint.get(partner_body)
         if k is None:
             raise RobotModelError(f"robot {robot.name!r}: joint {robot.joint_names[j]!r} has no partner hinge")
-        reflected = -_REFLECT * axis[0, j]
+        reflected = -_REFLECT * axis[j]
         joint_partner.append(k)
-        joint_sign.append(1.0 if float(axis[0, k] @ reflected) > 0 else -1.0)
+        joint_sign.append(1.0 if float(axis[k] @ reflected) > 0 else -1.0)
     return MirrorMap(np.array(joint_partner), np.array(joint_sign), np.array(body_partner))
 
 

@@ -178,6 +178,13 @@ class RobotModel:
         body_pos, body_quat, _, _ = self._forward(root_pos, root_quat, joint_pos, with_joints=False)
         return body_pos, body_quat
 
+    def posed(self, joint_pos: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Body positions (B, 3) and orientations (B, 4) of one posture (J,), every joint at zero unless given,
+        the root at the origin and unturned."""
+        q = np.zeros((1, self.num_joints)) if joint_pos is None else np.asarray(joint_pos, dtype=float)[None]
+        pos, quat = self.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]), q)
+        return pos[0], quat[0]
+
     def joint_frames(
         self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

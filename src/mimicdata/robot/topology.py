@@ -61,17 +61,10 @@ def body_tree(robot: RobotModel) -> np.ndarray:
     return parents
 
 
-def zero_pose(robot: RobotModel) -> tuple[np.ndarray, np.ndarray]:
-    """Body positions (B, 3) and orientations (B, 4) with every joint at zero, the root at the origin."""
-    pos, quat = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]),
-                                         np.zeros((1, robot.num_joints)))
-    return pos[0], quat[0]
-
-
 def find_limbs(robot: RobotModel) -> Limbs:
     parents = body_tree(robot)
     names = robot.body_names
-    pos, _ = zero_pose(robot)
+    pos, _ = robot.posed()
     hinged = own_hinges(robot, parents)
     children = [np.flatnonzero(parents == b) for b in range(len(names))]
 
@@ -133,8 +126,13 @@ def find_limbs(robot: RobotModel) -> Limbs:
 
 def own_hinges(robot: RobotModel, parents: np.ndarray) -> np.ndarray:
     """(B,) whether a body turns on a hinge of its own (not only on its parent's)."""
-    count = robot.body_joint_mask.sum(axis=1)
-    return np.array([parents[b] >= 0 and count[b] > count[parents[b]] for b in range(len(parents))])
+    return np.array([parents[b] >= 0 and len(hinges_between(robot, int(parents[b]), b)) > 0 for b in range(len(parents))])
+
+
+def hinges_between(robot: RobotModel, upper: int, lower: int) -> np.ndarray:
+    """The hinges that move body `lower` but not body `upper`, an ancestor of it: the joints of the chain
+    between the two (a body's own hinge, with `upper` its parent)."""
+    return np.flatnonzero(robot.body_joint_mask[lower] & ~robot.body_joint_mask[upper])
 
 
 def _lowest(end: int, pos: np.ndarray, children: list[np.ndarray]) -> float:

@@ -63,11 +63,10 @@ def rms_joint_jerk(joint_pos: np.ndarray, fps: float) -> float:
 @lru_cache(maxsize=8)
 def standing_root_height(robot: RobotModel) -> float:
     """Height of the root body in the neutral pose with the lowest sole on the floor (m)."""
-    pos, quat = robot.forward_kinematics(np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]]),
-                                         np.zeros((1, robot.num_joints)))
+    pos, quat = robot.posed()
     if not robot.foot_bodies:
-        return float(-pos[0, :, 2].min())
-    return float(-robot.lowest_sole_heights(pos, quat).min())
+        return float(-pos[:, 2].min())
+    return float(-robot.lowest_sole_heights(pos[None], quat[None]).min())
 
 
 def measure_clip(
