@@ -20,7 +20,6 @@ from ..errors import InputError
 from ..infra.atomic import write_text_atomic
 from ..retarget.draft import draft
 from ..robot import load_robot
-from ..robot.topology import find_limbs
 
 HOW = {
     "root_body": "the floating base of the model",
@@ -47,12 +46,11 @@ def init_robot(model: Path | str, output: Path | str) -> InitRobot:
     if target.exists():
         raise InputError(target, "output", "already exists; nothing is ever overwritten (move it, or pick another folder)")
     robot = load_robot(str(model))
-    limbs = find_limbs(robot)
     problems = tuple(robot.description_problems)
-    retarget = draft(robot, strict=False)
+    retarget = draft(robot, strict=False)  # finds the limbs, or says which it cannot
     names, mirror = robot.joint_names, robot.mirror
     sections: dict[str, object] = {
-        "root_body": limbs.root,
+        "root_body": robot.root_body,
         "foot_bodies": list(robot.foot_bodies),
         "sole_points": {foot: robot.sole_points[foot].round(4).tolist() for foot in robot.foot_bodies
                         if foot in robot.sole_points},

@@ -116,8 +116,8 @@ class RobotModel:
         self.root_body = str(options.get("root_body", self.body_names[0]))
         self.foot_bodies: tuple[str, ...] = tuple(options.get("foot_bodies", ()))
         soles = options.get("sole_points", {}) or {}
-        self.sole_points = {b: np.asarray(soles.get(b, [[0.0, 0.0, 0.0]]), dtype=float) for b in self.foot_bodies}
         self.given_soles = {b: np.asarray(points, dtype=float) for b, points in soles.items()}
+        self.sole_points = {b: self.given_soles.get(b, np.zeros((1, 3))) for b in self.foot_bodies}
         self.retarget_overrides: dict = dict(options.get("retarget") or {})  # over the drafted retarget config
         # What robot/derived.py could not derive for a description that does not give it.
         self.description_problems: list[str] = []
