@@ -9,23 +9,31 @@ import pytest
 
 from conftest import MJLAB_XML, require_shared
 from mimicdata.motion import RobotMotion
-from mimicdata.robot.collision import closest_points, collision_measures
+from mimicdata.robot.collision import capsule_distances, collision_measures
 from mimicdata.robot.mujoco_model import compile_mujoco
 
 
-def test_closest_points_match_a_dense_search():
+def test_capsule_distances_match_a_dense_search():
     rng = np.random.default_rng(0)
     a0, a1, b0, b1 = (rng.normal(size=(200, 3)) for _ in range(4))
     b1[:20] = b0[:20]  # spheres
     a1[20:30] = a0[20:30] + 1e-3 * (b1[20:30] - b0[20:30])  # near-degenerate
     b1[30:40] = b0[30:40] + 2.0 * (a1[30:40] - a0[30:40])  # parallel
-    p, q = closest_points(a0, a1, b0, b1)
+    radii = rng.uniform(0.0, 0.1, size=(2, 200))
+    found = capsule_distances(a0, a1, radii[0], b0, b1, radii[1])
+    p, q = found.closest_first, found.closest_second
     s = np.linspace(0, 1, 401)
     pa = a0[:, None] + s[None, :, None] * (a1 - a0)[:, None]
     pb = b0[:, None] + s[None, :, None] * (b1 - b0)[:, None]
     brute = np.linalg.norm(pa[:, :, None] - pb[:, None, :], axis=-1).min(axis=(1, 2))
-    found = np.linalg.norm(p - q, axis=-1)
-    assert np.all(found <= brute + 1e-9) and np.allclose(found, brute, atol=5e-3)
+    gap = np.linalg.norm(p - q, axis=-1)
+    assert np.all(gap <= brute + 1e-9) and np.allclose(gap, brute, atol=5e-3)
+    np.testing.assert_allclose(found.distance, gap - radii[0] - radii[1], atol=1e-12)
+    np.testing.assert_allclose(found.normal * gap[:, None], p - q, atol=1e-12)
+    # Axes that meet: a separating direction all the same (world up).
+    crossing = capsule_distances(np.array([-1.0, 0, 0]), np.array([1.0, 0, 0]), 0.1,
+                                 np.array([0, -1.0, 0]), np.array([0, 1.0, 0]), 0.2)
+    assert np.isclose(crossing.distance, -0.3) and np.allclose(crossing.normal, [0, 0, 1])
 
 
 def _random_poses(robot, n, seed):
@@ -66,6 +74,31 @@ def test_bundled_capsules_are_mjlabs_and_distances_agree_with_mujoco(robot):
                 assert distances[t, p] == pytest.approx(expected, abs=1e-6), (geometry.names[i], geometry.names[j])
                 checked += 1
     assert checked > 1000
+
+
+@pytest.mark.parametrize("within", [0.0, 0.05])
+def test_near_pair_distances_are_exact_within_reach_and_a_lower_bound_beyond(robot, within):
+    root, quat, q = _random_poses(robot, 40, seed=3)
+    body_pos, body_quat = robot.forward_kinematics(root, quat, q)
+    geometry = robot.collision
+    exact = geometry.pair_distances(body_pos, body_quat).distance
+    near = geometry.near_pair_distances(body_pos, body_quat, within)
+    close = exact <= within
+    assert close.any() and (~close).any()
+    np.testing.assert_array_equal(near[close], exact[close])
+    assert np.all(near[~close] > within) and np.all(near[~close] <= exact[~close] + 1e-12)
+
+
+def test_distances_at_listed_places_are_the_pair_distances_there(robot):
+    root, quat, q = _random_poses(robot, 10, seed=4)
+    body_pos, body_quat = robot.forward_kinematics(root, quat, q)
+    geometry = robot.collision
+    every = geometry.pair_distances(body_pos, body_quat)
+    rng = np.random.default_rng(5)
+    frame, pair = rng.integers(0, 10, 300), rng.integers(0, len(geometry.pairs), 300)
+    found = geometry.distances_at(body_pos, body_quat, frame, geometry.pairs[pair, 0], geometry.pairs[pair, 1])
+    for name in ("distance", "closest_first", "closest_second", "normal"):
+        np.testing.assert_allclose(getattr(found, name), getattr(every, name)[frame, pair], atol=1e-12, err_msg=name)
 
 
 def test_pairs_leave_out_neighbours_and_what_touches_at_rest(robot):

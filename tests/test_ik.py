@@ -1,4 +1,4 @@
-"""The batched IK on the bundled G1 alone (no ../shared): Jacobians, the solver's linear algebra, convergence, limits."""
+"""The batched IK on the bundled G1 alone (no ../shared): Jacobians, the compiled step's linear algebra, convergence, limits."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from mimicdata import kernels
 from mimicdata.geometry.rotations import quat_conjugate, quat_multiply, quat_to_rotvec
-from mimicdata.retarget.ik import Task, _cholesky_solve, make_chains, solve_ik
+from mimicdata.retarget.ik import Task, make_chains, solve_ik
 
 LIMBS = ("left_ankle_roll_link", "right_ankle_roll_link", "left_wrist_yaw_link", "right_wrist_yaw_link")
 
@@ -39,16 +40,45 @@ def test_hinge_frames_give_the_jacobian_finite_differences_measure(robot):
         np.testing.assert_allclose(angular, expected_ang, atol=1e-5, err_msg=robot.joint_names[j])
 
 
-@pytest.mark.parametrize("n", [1, 3, 7])
-def test_batched_cholesky_matches_numpy_solve(n):
-    rng = np.random.default_rng(n)
-    T = 50
-    a = rng.normal(size=(T, n, n))
-    h = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(n)
-    g = rng.normal(size=(T, n))
-    expected = np.linalg.solve(h, g[..., None])[..., 0]
-    got = _cholesky_solve(np.ascontiguousarray(h.transpose(1, 2, 0)), np.ascontiguousarray(g.T)).T
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+@pytest.mark.parametrize("max_step", [10.0, 0.01])
+def test_compiled_chain_step_solves_the_normal_equations_numpy_writes_out(robot, max_step):
+    """kernels.chain_step against the same damped least squares spelled out in numpy: the Jacobian from the
+    hinge frames, the posture pull toward a per-frame nominal, two sparse constraint rows, np.linalg.solve."""
+    rng = np.random.default_rng(7)
+    T = 6
+    root_pos, root_quat, q = _random_pose(robot, rng, T)
+    body_pos, body_quat, origin, axis = robot.joint_frames(root_pos, root_quat, q)
+    bodies = np.array([robot.body_index(b) for b in ("left_knee_link", "left_ankle_roll_link", "pelvis")])
+    chain = make_chains(robot, [Task(int(b)) for b in bodies], [[0, 1]])[0]
+    js, n = chain.joints, len(chain.joints)
+    pos_w, rot_w = np.array([2.0, 6.0, 0.0]), np.array([0.0, 1.5, 0.0])
+    point = body_pos[:, bodies]
+    pos_err, rot_err = rng.normal(size=(T, 3, 3)) * 0.1, rng.normal(size=(T, 3, 3)) * 0.1
+    nominal = rng.normal(size=(T, robot.num_joints)) * 0.2
+    rows = (np.array([1, 4]), rng.normal(size=(2, n)), rng.normal(size=2))
+    moves = robot.body_joint_mask[np.ix_(bodies[[0, 1]], js)]
+    got = kernels.chain_step(js, np.array([0, 1]), moves, pos_w, rot_w, point, pos_err, rot_err, origin, axis, q,
+                             nominal, 1e-3, 0.05, rows, max_step)
+    for t in range(T):
+        jac, err = [], []
+        for c, k in enumerate((0, 1)):
+            lever = point[t, k] - origin[t, js]
+            if pos_w[k] > 0:
+                jac.append((np.cross(axis[t, js], lever) * moves[c][:, None]).T * pos_w[k])
+                err.append(pos_err[t, k] * pos_w[k])
+            if rot_w[k] > 0:
+                jac.append((axis[t, js] * moves[c][:, None]).T * rot_w[k])
+                err.append(rot_err[t, k] * rot_w[k])
+        J, e = np.concatenate(jac), np.concatenate(err)
+        h = J.T @ J + (1e-3 + 0.05) * np.eye(n)
+        g = J.T @ e - 0.05 * (q[t, js] - nominal[t, js])
+        for frame, row, row_err in zip(*rows):
+            if frame == t:
+                h += np.outer(row, row)
+                g += row * row_err
+        expected = np.linalg.solve(h, g)
+        expected *= min(1.0, max_step / np.abs(expected).max())
+        np.testing.assert_allclose(got[t], expected, rtol=1e-9, atol=1e-12)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "rotation_quadratic_map",
-    "right_multiplication_map",
     "rotate_vector",
     "cross",
     "xyzw_to_wxyz",
@@ -54,37 +52,6 @@ def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ],
         axis=-1,
     )
-
-
-def right_multiplication_map(c: np.ndarray) -> np.ndarray:
-    """The (4, 4) matrix M with q @ M == q * c for any wxyz row quaternion q."""
-    return quat_multiply(np.eye(4), np.broadcast_to(c, (4, 4)))
-
-
-# The ten distinct products q_a * q_b of a quaternion's components.
-MONOMIAL_A = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 3])
-MONOMIAL_B = np.array([0, 1, 2, 3, 1, 2, 3, 2, 3, 3])
-
-
-def rotation_quadratic_map(v: np.ndarray) -> np.ndarray:
-    """The (3, 10) matrix C with C @ monomials(q) == R(q) @ v for unit wxyz q.
-
-    R(q) v is a quadratic form in q, so rotating one constant vector by many
-    quaternions is a single small matmul once the ten monomials
-    q[MONOMIAL_A] * q[MONOMIAL_B] are formed.
-    """
-    v = np.asarray(v, dtype=float)
-    eye = np.eye(4)
-    cols = []
-    for a, b in zip(MONOMIAL_A, MONOMIAL_B):
-        form = _bilinear_rotate(eye[a], eye[b], v)
-        cols.append(form if a == b else form + _bilinear_rotate(eye[b], eye[a], v))
-    return np.stack(cols, axis=1)
-
-
-def _bilinear_rotate(p: np.ndarray, q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """B(p, q) = vec(p * (0, v) * conj(q)), so B(q, q) = R(q) v for unit q."""
-    return quat_multiply(quat_multiply(p, np.concatenate([[0.0], v])), quat_conjugate(q))[1:]
 
 
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..robot import RobotModel
-from ..robot.collision import CollisionGeometry, PairDistances, capsule_distances
+from ..robot.collision import CollisionGeometry, PairDistances
 from .ik import Chain, Kinematics, SparseRows, directional_rates
 
 # At most this much of a violation is asked for in one iteration (m): the rows are linear in the
@@ -74,11 +74,8 @@ class SelfCollision:
         return replace(self, places=self.places.at(frames))
 
     def _distances(self, body_pos: np.ndarray, body_quat: np.ndarray) -> PairDistances:
-        g, at = self.geometry, self.places
-        gi, gj = self.pairs[at.item, 0], self.pairs[at.item, 1]
-        a0, a1 = g.world_at(body_pos[at.frame, g.body[gi]], body_quat[at.frame, g.body[gi]], gi)
-        b0, b1 = g.world_at(body_pos[at.frame, g.body[gj]], body_quat[at.frame, g.body[gj]], gj)
-        return capsule_distances(a0, a1, g.radius[gi], b0, b1, g.radius[gj])
+        at = self.places
+        return self.geometry.distances_at(body_pos, body_quat, at.frame, self.pairs[at.item, 0], self.pairs[at.item, 1])
 
     def shortfall(self, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
         """(N,) how far each place is from its bound, m (0 where it holds)."""

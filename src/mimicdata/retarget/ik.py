@@ -2,8 +2,9 @@
 
 The floating base is placed from the human pelvis beforehand, so each limb
 is a small independent least-squares problem (6 or 7 hinges, a few targets).
-Frames are stacked: one iteration is a fixed handful of vectorised numpy calls
-per chain, whatever the clip length.
+Frames are stacked: one iteration is one FK pass over all frames and, per chain,
+one compiled loop over the frames (kernels.chain_step) that forms each frame's
+normal equations and solves them by Cholesky, whatever the clip length.
 
 Inequalities (collision, floor) enter as extra rows of the same least squares,
 weighted heavily and switched on per frame only where violated: a stiff
@@ -23,6 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .. import kernels
 from ..geometry.rotations import cross, quat_conjugate, quat_multiply, quat_to_rotvec
 from ..robot import RobotModel
 
@@ -76,17 +78,6 @@ class SparseRows:
     frame: np.ndarray  # (N,)
     jac: np.ndarray  # (N, n) over the chain's hinges
     err: np.ndarray  # (N,)
-
-    def normal_equations(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """(n, n, T) J^T J and (n, T) J^T e, summed per frame."""
-        n = self.jac.shape[1]
-        hessian = np.empty((n, n, frames))
-        gradient = np.empty((n, frames))
-        for i in range(n):
-            gradient[i] = np.bincount(self.frame, self.jac[:, i] * self.err, minlength=frames)
-            for j in range(i, n):
-                hessian[i, j] = hessian[j, i] = np.bincount(self.frame, self.jac[:, i] * self.jac[:, j], minlength=frames)
-        return hessian, gradient
 
 
 class Constraint(Protocol):
@@ -202,14 +193,6 @@ def solve_ik(
         )
         if it == iterations:
             break
-        # Component-major (..., T) from here: every operation runs on rows of T frames.
-        frames = _Frames(
-            p.transpose(1, 2, 0),
-            pos_err.transpose(1, 2, 0),
-            rot_err.transpose(1, 2, 0),
-            origin.transpose(1, 2, 0),
-            axis.transpose(1, 2, 0),
-        )
         kin = Kinematics(body_pos, body_quat, origin, axis)
         extra = [c.rows(robot, kin, chains) for c in constraints]
         steps = []
@@ -217,11 +200,16 @@ def solve_ik(
             rows = [r for per_chain in extra if (r := per_chain[c]) is not None]
             if constraints and not rows:
                 continue  # a constrained solve moves only the chains its constraints push
-            steps.append((chain, _step(robot, chain, bodies, pos_w, rot_w, frames, q, damping, posture_weight,
-                                       nominal, rows, max_step)))
+            moves = robot.body_joint_mask[np.ix_(bodies[list(chain.tasks)], chain.joints)]
+            stacked = (np.concatenate([r.frame for r in rows]) if rows else np.zeros(0, np.int64),
+                       np.concatenate([r.jac for r in rows]) if rows else np.zeros((0, len(chain.joints))),
+                       np.concatenate([r.err for r in rows]) if rows else np.zeros(0))
+            steps.append((chain, kernels.chain_step(
+                chain.joints, np.array(chain.tasks), moves, pos_w, rot_w, p, pos_err, rot_err, origin, axis, q,
+                nominal, damping, posture_weight, stacked, max_step)))
         for chain, step in steps:
             q[:, chain.joints] = np.clip(
-                q[:, chain.joints] + step.T, robot.joint_lower[chain.joints], robot.joint_upper[chain.joints]
+                q[:, chain.joints] + step, robot.joint_lower[chain.joints], robot.joint_upper[chain.joints]
             )
     return IkResult(
         joint_pos=q,
@@ -230,90 +218,3 @@ def solve_ik(
         position_error=np.linalg.norm(pos_err, axis=-1) * (pos_w > 0),
         orientation_error=np.linalg.norm(rot_err, axis=-1) * (rot_w > 0),
     )
-
-
-@dataclass(frozen=True)
-class _Frames:
-    """One iteration's kinematics, component-major: (K|J, 3, T)."""
-
-    point: np.ndarray
-    pos_err: np.ndarray
-    rot_err: np.ndarray
-    origin: np.ndarray
-    axis: np.ndarray
-
-
-def _step(
-    robot: RobotModel,
-    chain: Chain,
-    bodies: np.ndarray,
-    pos_w: np.ndarray,
-    rot_w: np.ndarray,
-    f: _Frames,
-    q: np.ndarray,
-    damping: float,
-    posture_weight: float,
-    nominal: np.ndarray,
-    extra: list[SparseRows],
-    max_step: float,
-) -> np.ndarray:
-    """One damped Gauss-Newton step (n, T) of one chain."""
-    js = chain.joints
-    a = f.axis[js]  # (n, 3, T)
-    o = f.origin[js]
-    jac_rows, err_rows = [], []
-    for k in chain.tasks:
-        moves = robot.body_joint_mask[bodies[k], js].astype(float)[:, None]  # (n, 1)
-        if pos_w[k] > 0:
-            # A hinge moves a point at axis x (point - origin).
-            lever = f.point[k][None] - o
-            w = moves * pos_w[k]
-            jac_rows += [
-                (a[:, 1] * lever[:, 2] - a[:, 2] * lever[:, 1]) * w,
-                (a[:, 2] * lever[:, 0] - a[:, 0] * lever[:, 2]) * w,
-                (a[:, 0] * lever[:, 1] - a[:, 1] * lever[:, 0]) * w,
-            ]
-            err_rows += list(f.pos_err[k] * pos_w[k])
-        if rot_w[k] > 0:
-            w = moves * rot_w[k]
-            jac_rows += [a[:, 0] * w, a[:, 1] * w, a[:, 2] * w]
-            err_rows += list(f.rot_err[k] * rot_w[k])
-    jac = np.stack(jac_rows)  # (m, n, T)
-    err = np.stack(err_rows)  # (m, T)
-    n, T = len(js), q.shape[0]
-    hessian = np.empty((n, n, T))
-    gradient = np.empty((n, T))
-    for i in range(n):
-        gradient[i] = np.einsum("mt,mt->t", jac[:, i], err)
-        for j in range(i, n):
-            hessian[i, j] = hessian[j, i] = np.einsum("mt,mt->t", jac[:, i], jac[:, j])
-        hessian[i, i] += damping + posture_weight
-    for rows in extra:
-        more_h, more_g = rows.normal_equations(T)
-        hessian += more_h
-        gradient += more_g
-    gradient -= posture_weight * (q[:, js] - nominal[..., js]).T
-    step = _cholesky_solve(hessian, gradient)
-    return step * np.minimum(1.0, max_step / np.maximum(np.abs(step).max(axis=0), 1e-12))
-
-
-def _cholesky_solve(h: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Solve h x = g for (n, n, T) symmetric positive definite h, all T systems at once.
-
-    For the 3-7 unknowns of a limb, n^2 vector operations over T frames beat
-    T separate LAPACK calls by several times.
-    """
-    n = h.shape[0]
-    low = np.zeros_like(h)
-    for j in range(n):
-        low[j, j] = np.sqrt(h[j, j] - np.einsum("kt,kt->t", low[j, :j], low[j, :j]))
-        for i in range(j + 1, n):
-            low[i, j] = (h[i, j] - np.einsum("kt,kt->t", low[i, :j], low[j, :j])) / low[j, j]
-    y = np.empty_like(g)
-    for i in range(n):
-        y[i] = (g[i] - np.einsum("kt,kt->t", low[i, :i], y[:i])) / low[i, i]
-    x = np.empty_like(g)
-    for i in reversed(range(n)):
-        x[i] = (y[i] - np.einsum("kt,kt->t", low[i + 1 :, i], x[i + 1 :])) / low[i, i]
-    return x
-

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import kernels
 from ..errors import RobotModelError
 from ..geometry.rotations import rotate_vector
 
 if TYPE_CHECKING:
     from .model import RobotModel
 
-_EPS = 1e-12
 # Depths that count (m): what a simulator tracking the motion would fight.
 SELF_COLLISION_DEPTH = 0.01
 FLOOR_DEPTH = 0.02
@@ -50,7 +50,7 @@ class CollisionGeometry:
 
     def world(self, body_pos: np.ndarray, body_quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(T, G, 3) world segment ends of every geom."""
-        return self.world_at(body_pos[:, self.body], body_quat[:, self.body], slice(None))
+        return kernels.geoms_in_world(body_pos, body_quat, self.body, self.start, self.end)
 
     def world_at(
         self, pos: np.ndarray, quat: np.ndarray, geom: np.ndarray | slice
@@ -58,6 +58,13 @@ class CollisionGeometry:
         """(..., 3) world segment ends of geoms `geom` (...) whose bodies are at pos (..., 3), quat (..., 4)."""
         start = rotate_vector(quat, self.start[geom]) + pos
         return start, rotate_vector(quat, self.end[geom]) + pos
+
+    def distances_at(
+        self, body_pos: np.ndarray, body_quat: np.ndarray, frame: np.ndarray, gi: np.ndarray, gj: np.ndarray
+    ) -> PairDistances:
+        """Signed distances of geoms gi and gj (N,) at frames `frame` (N,) of (T, B) body poses."""
+        shape = (self.body, self.start, self.end, self.radius)
+        return PairDistances(*kernels.capsule_distances_at(frame, gi, gj, body_pos, body_quat, shape))
 
     def posed(self, body_pos: np.ndarray, body_quat: np.ndarray) -> PosedGeometry:
         """The geoms where (T, B) body poses put them, to ask several questions of one placement."""
@@ -87,19 +94,9 @@ class PosedGeometry:
         """(T, P) signed distances, exact wherever they are at most `within`; elsewhere a lower bound
         above it (from each capsule's bounding sphere), which is all most far-apart pairs need. Callers may
         rely on the bound (retarget.physical does): it is never replaced by a mere sentinel."""
-        g, a, b = self.geometry, self.start, self.end
+        g = self.geometry
         reach = 0.5 * np.linalg.norm(g.end - g.start, axis=1) + g.radius  # (G,)
-        i, j = g.pairs[:, 0], g.pairs[:, 1]
-        # Component-major (3, T, G): the gathers and the norm run on rows, several times faster on (T, P).
-        center = np.ascontiguousarray((0.5 * (a + b)).transpose(2, 0, 1))
-        gap = center[:, :, i] - center[:, :, j]
-        bound = np.sqrt(gap[0] * gap[0] + gap[1] * gap[1] + gap[2] * gap[2]) - (reach[i] + reach[j])
-        close = np.nonzero(bound <= within)
-        gi, gj = i[close[1]], j[close[1]]
-        exact = capsule_distances(a[close[0], gi], b[close[0], gi], g.radius[gi],
-                                  a[close[0], gj], b[close[0], gj], g.radius[gj])
-        bound[close] = exact.distance
-        return bound
+        return kernels.near_pair_distances(self.start, self.end, g.radius, reach, g.pairs, within)
 
     def lowest_surface_points(self) -> np.ndarray:
         """(T, G, 3) each geom's lowest surface point: its lower segment end, a radius down."""
@@ -132,38 +129,14 @@ def pair_distances(start: np.ndarray, end: np.ndarray, radius: np.ndarray, pairs
 def capsule_distances(
     a0: np.ndarray, a1: np.ndarray, ra: np.ndarray, b0: np.ndarray, b1: np.ndarray, rb: np.ndarray
 ) -> PairDistances:
-    """Signed distances of capsules (a0-a1, ra) and (b0-b1, rb), (..., 3) ends and (...) radii, batched."""
-    p, q = closest_points(a0, a1, b0, b1)
-    gap = p - q
-    length = np.linalg.norm(gap, axis=-1)
-    # Coincident axes (rare): any direction is a separating one; take world up.
-    normal = np.where(length[..., None] > _EPS, gap / np.maximum(length, _EPS)[..., None], [0.0, 0.0, 1.0])
-    return PairDistances(length - ra - rb, p, q, normal)
+    """Signed distances of capsules (a0-a1, ra) and (b0-b1, rb), (..., 3) ends and (...) radii, batched.
 
-
-def closest_points(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Closest points of segments a0-a1 and b0-b1, (..., 3) each, batched.
-
-    Minimises |a0 + s u - b0 - t v|^2 over s, t in [0, 1]: the unconstrained s, clamped, gives
-    t, which clamped gives s again (Ericson, Real-Time Collision Detection, 5.1.9). A segment of
-    zero length (a sphere) falls out of the same formulas.
+    The closest points of the two segments minimise |a0 + s u - b0 - t v|^2 over s, t in [0, 1]: the
+    unconstrained s, clamped, gives t, which clamped gives s again (Ericson, Real-Time Collision
+    Detection, 5.1.9); a segment of zero length (a sphere) falls out of the same formulas. Where the two
+    axes meet, any direction separates them: the normal is then world up. (kernels.c computes it.)
     """
-    u, v, w = a1 - a0, b1 - b0, a0 - b0
-    a = np.einsum("...i,...i->...", u, u)
-    e = np.einsum("...i,...i->...", v, v)
-    b = np.einsum("...i,...i->...", u, v)
-    c = np.einsum("...i,...i->...", u, w)
-    f = np.einsum("...i,...i->...", v, w)
-    denom = a * e - b * b
-    def s_given(t: np.ndarray) -> np.ndarray:  # the best s for a fixed t
-        return np.where(a > _EPS, np.clip((b * t - c) / np.maximum(a, _EPS), 0.0, 1.0), 0.0)
-
-    s = np.where(denom > _EPS, np.clip((b * f - c * e) / np.maximum(denom, _EPS), 0.0, 1.0), 0.0)
-    s = np.where(e > _EPS, s, s_given(np.zeros_like(s)))  # b is a point: t = 0
-    t = np.where(e > _EPS, (b * s + f) / np.maximum(e, _EPS), 0.0)
-    t_clamped = np.clip(t, 0.0, 1.0)
-    s = np.where(t != t_clamped, s_given(t_clamped), s)
-    return a0 + s[..., None] * u, b0 + t_clamped[..., None] * v
+    return PairDistances(*kernels.capsule_distances(a0, a1, ra, b0, b1, rb))
 
 
 def collision_from_config(config: Any, robot: RobotModel, source: Path | str) -> CollisionGeometry | None:

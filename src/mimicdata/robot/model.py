@@ -12,32 +12,30 @@ import numpy as np
 import pinocchio as pin
 import yaml
 
+from .. import kernels
 from ..errors import RobotModelError
 from ..geometry.rotations import (
     matrix_to_quat,
     quat_continuity,
     quat_normalize,
-    right_multiplication_map,
     rotate_vector,
-    rotation_quadratic_map,
 )
 from .collision import CollisionGeometry, collision_from_config, collision_from_model
 
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"unitree_g1": ASSETS / "unitree_g1" / "robot.yaml"}
 
-_FK_CHUNK = 4096
-
 _AXES = {"RX": (1.0, 0.0, 0.0), "RY": (0.0, 1.0, 0.0), "RZ": (0.0, 0.0, 1.0)}
 
 
 @dataclass(frozen=True)
 class _Link:
-    """How one pinocchio joint frame follows from its parent's."""
+    """How one pinocchio joint frame follows from its parent's: placed at an offset, then turned about its axis."""
 
     parent: int  # index into the link list, -1 for the floating root
-    pos_map: np.ndarray  # (3, 10): monomials(q_parent) -> placement offset rotated by q_parent
-    quat_maps: np.ndarray  # (8, 4): column q -> [q * q_offset; q * q_offset * (0, axis)]
+    offset_pos: np.ndarray  # (3,) in the parent's frame
+    offset_quat: np.ndarray  # (4,) wxyz
+    axis: np.ndarray  # (3,) unit, in the link's own frame
     q_index: int  # column of joint_pos, -1 for the root
 
 
@@ -62,7 +60,7 @@ class RobotModel:
             kind = jm.shortname().removeprefix("JointModel")
             placement = m.jointPlacements[j]
             if j == 1:
-                links.append(_Link(-1, np.zeros((3, 10)), np.zeros((8, 4)), -1))
+                links.append(_Link(-1, np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0]), np.zeros(3), -1))
                 continue
             if kind in _AXES:
                 axis = np.array(_AXES[kind])
@@ -80,15 +78,21 @@ class RobotModel:
             links.append(
                 _Link(
                     parent=m.parents[j] - 1,
-                    pos_map=rotation_quadratic_map(placement.translation),
-                    quat_maps=_hinge_maps(placement.rotation, axis),
+                    offset_pos=np.array(placement.translation, dtype=float),
+                    offset_quat=matrix_to_quat(placement.rotation),
+                    axis=axes[-1],
                     q_index=len(joint_names) - 1,
                 )
             )
         self._links = links
-        self._joint_axes = np.array(axes).reshape(-1, 3)
-        # R(q) @ axis as a linear map of q's quadratic monomials, per hinge.
-        self._axis_maps = np.array([rotation_quadratic_map(a) for a in self._joint_axes]).reshape(-1, 3, 10)
+        # The tree as the FK kernel reads it (kernels.forward_kinematics).
+        self._kernel_links = (
+            np.array([link.parent for link in links], dtype=np.int64),
+            np.array([max(link.q_index, 0) for link in links], dtype=np.int64),
+            np.array([link.offset_pos for link in links]),
+            np.array([link.offset_quat for link in links]),
+            np.array([link.axis for link in links]),
+        )
         self.joint_names: tuple[str, ...] = tuple(joint_names)
         self.joint_lower = np.array(lower)
         self.joint_upper = np.array(upper)
@@ -102,15 +106,10 @@ class RobotModel:
         self.body_names: tuple[str, ...] = tuple(order)
         self._body_link = np.array([by_name[b].parentJoint - 1 for b in order])
         placements = [by_name[b].placement for b in order]
-        direct = np.array_equal(self._body_link, np.arange(len(links))) and all(
-            p.isIdentity() for p in placements
-        )
-        parents = {link.parent for link in links}
-        self._needs_monomials = [i in parents or not direct for i in range(len(links))]
-        # Bodies that are not exactly the joint frames get their own constant maps.
-        self._body_maps = None if direct else (
-            [rotation_quadratic_map(p.translation) for p in placements],
-            [right_multiplication_map(matrix_to_quat(p.rotation)).T for p in placements],
+        self._kernel_bodies = (
+            self._body_link.astype(np.int64),
+            np.array([p.translation for p in placements], dtype=float).reshape(-1, 3),
+            np.array([matrix_to_quat(p.rotation) for p in placements]).reshape(-1, 4),
         )
 
         self.root_body = str(options.get("root_body", self.body_names[0]))
@@ -173,7 +172,7 @@ class RobotModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """World poses of every body for every frame: (T, B, 3) positions, (T, B, 4) wxyz.
 
-        One pass over the kinematic tree, each step vectorised over all frames.
+        One pass over the kinematic tree per frame, in compiled code (kernels.c).
         """
         body_pos, body_quat, _, _ = self._forward(root_pos, root_quat, joint_pos, with_joints=False)
         return body_pos, body_quat
@@ -206,74 +205,8 @@ class RobotModel:
         # A sign-continuous root makes every body continuous, since each body
         # quaternion is a smooth function of the root and the joint angles.
         root_quat = quat_continuity(quat_normalize(np.asarray(root_quat, dtype=float)))
-        root_pos = np.asarray(root_pos, dtype=float)
-        joint_pos = np.asarray(joint_pos, dtype=float)
-        body_pos = np.empty((T, len(self.body_names), 3))
-        body_quat = np.empty((T, len(self.body_names), 4))
-        J = self.num_joints
-        joint_origin = np.empty((T, J, 3)) if with_joints else None
-        joint_axis = np.empty((T, J, 3)) if with_joints else None
-        # Frames go through in chunks small enough for the work arrays to stay in
-        # cache; within a chunk everything is vectorised over frames.
-        L = len(self._links)
-        work = (np.empty((L, 4, _FK_CHUNK)), np.empty((L, 10, _FK_CHUNK)), np.empty((L, 3, _FK_CHUNK)))
-        for t0 in range(0, T, _FK_CHUNK):
-            t1 = min(T, t0 + _FK_CHUNK)
-            quats, poss = self._chain(root_pos[t0:t1], root_quat[t0:t1], joint_pos[t0:t1], work, with_joints)
-            body_pos[t0:t1] = poss.transpose(2, 0, 1)
-            body_quat[t0:t1] = quats.transpose(2, 0, 1)
-            if joint_origin is not None and joint_axis is not None:
-                # Hinge k turns link k + 1 about its own (constant) axis.
-                n = t1 - t0
-                joint_origin[t0:t1] = work[2][1 : J + 1, :, :n].transpose(2, 0, 1)
-                joint_axis[t0:t1] = (self._axis_maps @ work[1][1 : J + 1, :, :n]).transpose(2, 0, 1)
-        return body_pos, body_quat, joint_origin, joint_axis
-
-    def _chain(
-        self,
-        root_pos: np.ndarray,
-        root_quat: np.ndarray,
-        joint_pos: np.ndarray,
-        work: tuple[np.ndarray, np.ndarray, np.ndarray],
-        all_monomials: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Body quaternions (B, 4, n) and positions (B, 3, n), component-major.
-
-        In this layout every step runs on contiguous rows of n frames and the
-        constant transforms are small matmuls.
-        """
-        n = root_pos.shape[0]
-        quats, monos, poss = (w[:, :, :n] for w in work)
-        # cos and sin of half each joint angle from a single tangent.
-        tan_q = np.tan(0.25 * joint_pos.T)
-        denom = 1.0 / (1.0 + tan_q * tan_q)
-        cos_half = (1.0 - tan_q * tan_q) * denom
-        sin_half = 2.0 * tan_q * denom
-        for i, link in enumerate(self._links):
-            if link.parent < 0:
-                # The floating base's pose is the root body's world pose, as in
-                # MuJoCo's qpos, whatever offset the description gives it.
-                quats[i] = root_quat.T
-                poss[i] = root_pos.T
-            else:
-                np.add(poss[link.parent], link.pos_map @ monos[link.parent], out=poss[i])
-                # q_parent * q_offset * (cos(a/2), sin(a/2) axis), both constant
-                # products stacked in one (8, 4) map.
-                both = link.quat_maps @ quats[link.parent]
-                k = link.q_index
-                np.multiply(both[:4], cos_half[k], out=quats[i])
-                both[4:] *= sin_half[k]
-                quats[i] += both[4:]
-            if all_monomials or self._needs_monomials[i]:
-                _monomials(quats[i], monos[i])
-        if self._body_maps is None:
-            return quats, poss
-        body_quats = np.empty((len(self._body_link), 4, n))
-        body_poss = np.empty((len(self._body_link), 3, n))
-        for b, (link, pos_map, quat_map) in enumerate(zip(self._body_link, *self._body_maps)):
-            np.add(poss[link], pos_map @ monos[link], out=body_poss[b])
-            np.matmul(quat_map, quats[link], out=body_quats[b])
-        return body_quats, body_poss
+        return kernels.forward_kinematics(self._kernel_links, self._kernel_bodies, root_pos, root_quat, joint_pos,
+                                          with_joints)
 
     def sole_points_world(self, foot: str, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
         """(T, P, 3) world positions of one foot's sole points (its origin if it declares none)."""
@@ -379,20 +312,6 @@ def _velocity_limits(patterns: object, joint_names: list[str], source: Path) -> 
             if np.isinf(limits[j]):
                 limits[j] = float(value)
     return limits
-
-
-def _hinge_maps(offset_rotation: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    offset = right_multiplication_map(matrix_to_quat(offset_rotation)).T
-    spin = right_multiplication_map(np.concatenate([[0.0], axis / np.linalg.norm(axis)])).T
-    return np.vstack([offset, spin @ offset])
-
-
-def _monomials(q: np.ndarray, out: np.ndarray) -> None:
-    """The ten products q_a * q_b (a <= b) of a (4, T) quaternion track, in MONOMIAL order."""
-    np.multiply(q[0], q[0:4], out=out[0:4])
-    np.multiply(q[1], q[1:4], out=out[4:7])
-    np.multiply(q[2], q[2:4], out=out[7:9])
-    np.multiply(q[3], q[3], out=out[9])
 
 
 def _load_pinocchio(path: Path) -> pin.Model:

@@ -1,0 +1,305 @@
+/* Per-frame loops that numpy can only run as many small whole-array operations.
+ *
+ * Loaded through ctypes (kernels/__init__.py); every array is C-contiguous float64 (int64 for
+ * indices), frames first. Quaternions are wxyz. Plain IEEE arithmetic (no fast-math), so
+ * a build gives the same bytes on every run.
+ *
+ * The module init below only lets setuptools build this file as an extension module of the
+ * package; Python never imports it.
+ */
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* c = a * b */
+static inline void quat_mul(const double *a, const double *b, double *c) {
+    double w = a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3];
+    double x = a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2];
+    double y = a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1];
+    double z = a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0];
+    c[0] = w; c[1] = x; c[2] = y; c[3] = z;
+}
+
+/* out = R(q) v, for unit q: v + w t + u x t with t = 2 u x v */
+static inline void quat_rotate(const double *q, const double *v, double *out) {
+    double tx = 2.0 * (q[2] * v[2] - q[3] * v[1]);
+    double ty = 2.0 * (q[3] * v[0] - q[1] * v[2]);
+    double tz = 2.0 * (q[1] * v[1] - q[2] * v[0]);
+    out[0] = v[0] + q[0] * tx + (q[2] * tz - q[3] * ty);
+    out[1] = v[1] + q[0] * ty + (q[3] * tx - q[1] * tz);
+    out[2] = v[2] + q[0] * tz + (q[1] * ty - q[2] * tx);
+}
+
+/* out = pos + R(quat) local: a point given in a frame, in the world */
+static inline void to_world(const double *pos, const double *quat, const double *local, double *out) {
+    quat_rotate(quat, local, out);
+    out[0] += pos[0];
+    out[1] += pos[1];
+    out[2] += pos[2];
+}
+
+/* Forward kinematics of a floating-base tree of hinges, frame by frame.
+ *
+ * Link i (parents before children, link 0 the floating base) sits at offset (off_pos[i], off_quat[i])
+ * in its parent's frame and turns by q[qidx[i]] about its own unit axis[i]:
+ *     quat_i = quat_parent * off_quat_i * (cos(q/2), sin(q/2) axis_i),  pos_i = pos_parent + R(quat_parent) off_pos_i.
+ * Body b hangs from link body_link[b] at (body_off_pos[b], body_off_quat[b]). With joint_origin and
+ * joint_axis not NULL, hinge j's world origin and axis are written too (the Jacobian's columns).
+ * work: 7 L doubles.
+ */
+void mimic_forward_kinematics(
+    int64_t T, int64_t L, int64_t B, int64_t J,
+    const int64_t *parent, const int64_t *qidx, const double *off_pos, const double *off_quat, const double *axis,
+    const int64_t *body_link, const double *body_off_pos, const double *body_off_quat,
+    const double *root_pos, const double *root_quat, const double *q,
+    double *body_pos, double *body_quat, double *joint_origin, double *joint_axis, double *work) {
+    double *lq = work, *lp = work + 4 * L;
+    for (int64_t t = 0; t < T; t++) {
+        const double *qt = q + t * J;
+        memcpy(lq, root_quat + 4 * t, 4 * sizeof(double));
+        memcpy(lp, root_pos + 3 * t, 3 * sizeof(double));
+        for (int64_t i = 1; i < L; i++) {
+            const double *pq = lq + 4 * parent[i], *pp = lp + 3 * parent[i];
+            double fixed[4], spin[4];
+            to_world(pp, pq, off_pos + 3 * i, lp + 3 * i);
+            quat_mul(pq, off_quat + 4 * i, fixed);
+            double half = 0.5 * qt[qidx[i]], s = sin(half);
+            spin[0] = cos(half);
+            spin[1] = s * axis[3 * i];
+            spin[2] = s * axis[3 * i + 1];
+            spin[3] = s * axis[3 * i + 2];
+            quat_mul(fixed, spin, lq + 4 * i);
+            if (joint_origin) {
+                int64_t j = qidx[i];
+                memcpy(joint_origin + 3 * (t * J + j), lp + 3 * i, 3 * sizeof(double));
+                quat_rotate(lq + 4 * i, axis + 3 * i, joint_axis + 3 * (t * J + j));
+            }
+        }
+        for (int64_t b = 0; b < B; b++) {
+            int64_t i = body_link[b];
+            to_world(lp + 3 * i, lq + 4 * i, body_off_pos + 3 * b, body_pos + 3 * (t * B + b));
+            quat_mul(lq + 4 * i, body_off_quat + 4 * b, body_quat + 4 * (t * B + b));
+        }
+    }
+}
+
+/* One damped Gauss-Newton step of one limb chain, every frame (retarget/ik.py gives the math).
+ *
+ * The chain's n hinges js[] move its tasks; task k (of K) has a position target (pos_w[k] > 0) and/or an
+ * orientation target (rot_w[k] > 0) for its body's point[t, k]. moves[c, a] is 1 where hinge a moves the
+ * body of the chain's c-th task. Hinge a moves a point p at axis_a x (p - origin_a) and turns it about
+ * axis_a, so per frame
+ *     H = sum_rows w^2 j j^T + (damping + posture_weight) I + sum extra rows,
+ *     g = sum_rows w^2 j e - posture_weight (q - nominal) + extra,
+ * solved by Cholesky; the step is scaled down so no hinge moves more than max_step.
+ * Extra rows (constraints): row r acts on frame row_frame[r] with jacobian row_jac[r, :] and error row_err[r].
+ * nominal has nominal_rows rows (1: one posture for every frame). work: T (n^2 + n) doubles.
+ */
+void mimic_chain_step(
+    int64_t T, int64_t n, int64_t J, int64_t K, int64_t C,
+    const int64_t *js, const int64_t *tasks, const double *moves, const double *pos_w, const double *rot_w,
+    const double *point, const double *pos_err, const double *rot_err, const double *origin, const double *axis,
+    const double *q, const double *nominal, int64_t nominal_rows, double damping, double posture_weight,
+    int64_t R, const int64_t *row_frame, const double *row_jac, const double *row_err,
+    double max_step, double *step, double *work) {
+    double *H_all = work, *g_all = work + T * n * n;
+    memset(work, 0, (size_t)(T * (n * n + n)) * sizeof(double));
+    for (int64_t r = 0; r < R; r++) {
+        double *H = H_all + row_frame[r] * n * n, *g = g_all + row_frame[r] * n;
+        const double *jr = row_jac + r * n;
+        for (int64_t a = 0; a < n; a++) {
+            g[a] += jr[a] * row_err[r];
+            for (int64_t b = 0; b <= a; b++) H[a * n + b] += jr[a] * jr[b];
+        }
+    }
+    double col[3 * 64], low[64 * 64], y[64];
+    for (int64_t t = 0; t < T; t++) {
+        double *H = H_all + t * n * n, *g = g_all + t * n;
+        for (int64_t c = 0; c < C; c++) {
+            int64_t k = tasks[c];
+            const double *p = point + 3 * (t * K + k);
+            if (pos_w[k] > 0) {
+                double w = pos_w[k];
+                const double *e = pos_err + 3 * (t * K + k);
+                for (int64_t a = 0; a < n; a++) {
+                    const double *ax = axis + 3 * (t * J + js[a]), *o = origin + 3 * (t * J + js[a]);
+                    double m = moves[c * n + a] * w;
+                    double lx = p[0] - o[0], ly = p[1] - o[1], lz = p[2] - o[2];
+                    col[3 * a] = (ax[1] * lz - ax[2] * ly) * m;
+                    col[3 * a + 1] = (ax[2] * lx - ax[0] * lz) * m;
+                    col[3 * a + 2] = (ax[0] * ly - ax[1] * lx) * m;
+                }
+                for (int64_t a = 0; a < n; a++) {
+                    const double *ca = col + 3 * a;
+                    g[a] += w * (ca[0] * e[0] + ca[1] * e[1] + ca[2] * e[2]);
+                    for (int64_t b = 0; b <= a; b++)
+                        H[a * n + b] += ca[0] * col[3 * b] + ca[1] * col[3 * b + 1] + ca[2] * col[3 * b + 2];
+                }
+            }
+            if (rot_w[k] > 0) {
+                double w = rot_w[k];
+                const double *e = rot_err + 3 * (t * K + k);
+                for (int64_t a = 0; a < n; a++) {
+                    const double *ax = axis + 3 * (t * J + js[a]);
+                    double m = moves[c * n + a] * w;
+                    col[3 * a] = ax[0] * m;
+                    col[3 * a + 1] = ax[1] * m;
+                    col[3 * a + 2] = ax[2] * m;
+                }
+                for (int64_t a = 0; a < n; a++) {
+                    const double *ca = col + 3 * a;
+                    g[a] += w * (ca[0] * e[0] + ca[1] * e[1] + ca[2] * e[2]);
+                    for (int64_t b = 0; b <= a; b++)
+                        H[a * n + b] += ca[0] * col[3 * b] + ca[1] * col[3 * b + 1] + ca[2] * col[3 * b + 2];
+                }
+            }
+        }
+        const double *nom = nominal + (nominal_rows > 1 ? t * J : 0);
+        for (int64_t a = 0; a < n; a++) {
+            H[a * n + a] += damping + posture_weight;
+            g[a] -= posture_weight * (q[t * J + js[a]] - nom[js[a]]);
+        }
+        /* H = L L^T on the lower triangle, then L y = g, L^T x = y. */
+        for (int64_t j = 0; j < n; j++) {
+            double d = H[j * n + j];
+            for (int64_t k = 0; k < j; k++) d -= low[j * n + k] * low[j * n + k];
+            low[j * n + j] = sqrt(d);
+            for (int64_t i = j + 1; i < n; i++) {
+                double s = H[i * n + j];
+                for (int64_t k = 0; k < j; k++) s -= low[i * n + k] * low[j * n + k];
+                low[i * n + j] = s / low[j * n + j];
+            }
+        }
+        for (int64_t i = 0; i < n; i++) {
+            double s = g[i];
+            for (int64_t k = 0; k < i; k++) s -= low[i * n + k] * y[k];
+            y[i] = s / low[i * n + i];
+        }
+        double *x = step + t * n, largest = 0.0;
+        for (int64_t i = n - 1; i >= 0; i--) {
+            double s = y[i];
+            for (int64_t k = i + 1; k < n; k++) s -= low[k * n + i] * x[k];
+            x[i] = s / low[i * n + i];
+            if (fabs(x[i]) > largest) largest = fabs(x[i]);
+        }
+        if (largest > max_step) {
+            double scale = max_step / largest;
+            for (int64_t i = 0; i < n; i++) x[i] *= scale;
+        }
+    }
+}
+
+#define EPS 1e-12
+
+static inline double clamp01(double x) { return x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x); }
+
+/* Closest points p on segment a0-a1 and q on b0-b1 (robot/collision.py's capsule_distances gives the math:
+ * the unconstrained s, clamped, gives t, which clamped gives s again), and the capsules' signed distance
+ * |p - q| - ra - rb with the unit normal from q to p (world up where the axes meet). */
+static inline double capsule_pair(const double *a0, const double *a1, double ra, const double *b0, const double *b1,
+                                  double rb, double *p, double *q, double *normal) {
+    double u[3], v[3], w[3];
+    for (int k = 0; k < 3; k++) { u[k] = a1[k] - a0[k]; v[k] = b1[k] - b0[k]; w[k] = a0[k] - b0[k]; }
+    double a = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
+    double e = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+    double b = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+    double c = u[0] * w[0] + u[1] * w[1] + u[2] * w[2];
+    double f = v[0] * w[0] + v[1] * w[1] + v[2] * w[2];
+    double denom = a * e - b * b, s, t;
+    if (e > EPS) {
+        s = denom > EPS ? clamp01((b * f - c * e) / denom) : 0.0;
+        t = (b * s + f) / e;
+    } else {
+        s = a > EPS ? clamp01(-c / a) : 0.0;
+        t = 0.0;
+    }
+    double tc = clamp01(t);
+    if (t != tc) s = a > EPS ? clamp01((b * tc - c) / a) : 0.0;
+    double gap[3], length2 = 0.0;
+    for (int k = 0; k < 3; k++) {
+        p[k] = a0[k] + s * u[k];
+        q[k] = b0[k] + tc * v[k];
+        gap[k] = p[k] - q[k];
+        length2 += gap[k] * gap[k];
+    }
+    double length = sqrt(length2);
+    if (length > EPS) {
+        for (int k = 0; k < 3; k++) normal[k] = gap[k] / length;
+    } else {
+        normal[0] = 0.0; normal[1] = 0.0; normal[2] = 1.0;
+    }
+    return length - ra - rb;
+}
+
+/* Signed distances of N capsule pairs, (N, 3) segment ends and (N,) radii each; p, q, normal (N, 3). */
+void mimic_capsule_distances(int64_t N, const double *a0, const double *a1, const double *ra, const double *b0,
+                             const double *b1, const double *rb, double *distance, double *p, double *q,
+                             double *normal) {
+    for (int64_t n = 0; n < N; n++)
+        distance[n] = capsule_pair(a0 + 3 * n, a1 + 3 * n, ra[n], b0 + 3 * n, b1 + 3 * n, rb[n], p + 3 * n,
+                                   q + 3 * n, normal + 3 * n);
+}
+
+/* (T, P) signed distances of the geom pairs (P, 2) of (T, G, 3) world segment ends: exact wherever the
+ * bound from the two bounding spheres (centre distance less both reaches) is at most `within`, that bound
+ * elsewhere. */
+void mimic_near_pair_distances(int64_t T, int64_t G, int64_t P, const double *start, const double *end,
+                               const double *radius, const double *reach, const int64_t *pairs, double within,
+                               double *distance) {
+    double p[3], q[3], normal[3];
+    for (int64_t t = 0; t < T; t++) {
+        const double *s = start + 3 * G * t, *e = end + 3 * G * t;
+        for (int64_t k = 0; k < P; k++) {
+            int64_t i = pairs[2 * k], j = pairs[2 * k + 1];
+            double d2 = 0.0;
+            for (int c = 0; c < 3; c++) {
+                double gap = 0.5 * (s[3 * i + c] + e[3 * i + c] - s[3 * j + c] - e[3 * j + c]);
+                d2 += gap * gap;
+            }
+            double bound = sqrt(d2) - reach[i] - reach[j];
+            distance[t * P + k] = bound > within ? bound
+                : capsule_pair(s + 3 * i, e + 3 * i, radius[i], s + 3 * j, e + 3 * j, radius[j], p, q, normal);
+        }
+    }
+}
+
+/* World segment ends (T, G, 3) of G geoms on (T, B) body poses: geom g runs from start[g] to end[g] in the
+ * frame of body geom_body[g]. */
+void mimic_geoms_in_world(int64_t T, int64_t B, int64_t G, const double *body_pos, const double *body_quat,
+                          const int64_t *geom_body, const double *start, const double *end, double *world_start,
+                          double *world_end) {
+    for (int64_t t = 0; t < T; t++) {
+        for (int64_t g = 0; g < G; g++) {
+            int64_t b = t * B + geom_body[g];
+            const double *bp = body_pos + 3 * b, *bq = body_quat + 4 * b;
+            to_world(bp, bq, start + 3 * g, world_start + 3 * (t * G + g));
+            to_world(bp, bq, end + 3 * g, world_end + 3 * (t * G + g));
+        }
+    }
+}
+
+/* capsule_pair at N places: place n is geoms gi[n] and gj[n] at frame frame[n] of (T, B) body poses; a geom's
+ * segment runs from start to end (G, 3) in the frame of its body geom_body (G,). */
+void mimic_capsule_distances_at(int64_t N, int64_t B, const int64_t *frame, const int64_t *gi, const int64_t *gj,
+                                const double *body_pos, const double *body_quat, const int64_t *geom_body,
+                                const double *start, const double *end, const double *radius, double *distance,
+                                double *p, double *q, double *normal) {
+    for (int64_t n = 0; n < N; n++) {
+        double ends[4][3];
+        const int64_t geoms[2] = {gi[n], gj[n]};
+        for (int k = 0; k < 2; k++) {
+            int64_t g = geoms[k], b = frame[n] * B + geom_body[g];
+            const double *bp = body_pos + 3 * b, *bq = body_quat + 4 * b;
+            to_world(bp, bq, start + 3 * g, ends[2 * k]);
+            to_world(bp, bq, end + 3 * g, ends[2 * k + 1]);
+        }
+        distance[n] = capsule_pair(ends[0], ends[1], radius[gi[n]], ends[2], ends[3], radius[gj[n]], p + 3 * n,
+                                   q + 3 * n, normal + 3 * n);
+    }
+}
+
+static struct PyModuleDef kernels_module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, NULL};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&kernels_module); }
