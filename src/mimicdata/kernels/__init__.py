@@ -47,6 +47,9 @@ def _library() -> ctypes.CDLL:
     lib.mimic_capsule_distances_at.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 13
     lib.mimic_geoms_in_world.restype = None
     lib.mimic_geoms_in_world.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 7
+    lib.mimic_parse_table.restype = ctypes.c_int64
+    lib.mimic_parse_table.argtypes = [ctypes.c_char_p, ctypes.c_int64, ctypes.c_char, ctypes.c_int64, ctypes.c_int64,
+                                      ctypes.c_void_p]
     return lib
 
 
@@ -205,3 +208,12 @@ def geoms_in_world(
         _ptr(world_end),
     )
     return world_start, world_end
+
+
+def parse_table(text: bytes, width: int, sep: str, max_rows: int) -> np.ndarray | None:
+    """(rows, width) float64 of a plain table of decimal numbers, `width` per line, separated by blanks (sep
+    " ") or commas (sep ","), blank lines skipped; None if the text is anything else or holds more than
+    max_rows rows (the caller's careful reader then names the problem)."""
+    out = np.empty((max_rows, width))
+    rows = _library().mimic_parse_table(text, len(text), sep.encode(), width, max_rows, _ptr(out))
+    return None if rows < 0 else out[:rows]

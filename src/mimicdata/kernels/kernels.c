@@ -300,6 +300,49 @@ void mimic_capsule_distances_at(int64_t N, int64_t B, const int64_t *frame, cons
     }
 }
 
+static inline int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+static inline int is_number_char(char c) {
+    return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E';
+}
+
+/* A table of decimal numbers, `width` per line, separated by blanks (sep ' ') or by commas with optional
+ * blanks around them (sep ','), into out (at most max_rows rows); blank lines are skipped. Returns the rows
+ * read, or -1 at the first thing that is not plainly such a table (a short line, a stray character, a
+ * number written as nan, inf or hex, too many rows): the caller's slower reader then says what is wrong.
+ * strtod rounds correctly, as Python's float() does, so the values are the same bits. */
+int64_t mimic_parse_table(const char *text, int64_t length, char sep, int64_t width, int64_t max_rows,
+                          double *out) {
+    const char *c = text, *stop = text + length;
+    int64_t rows = 0;
+    while (c < stop) {
+        while (c < stop && is_blank(*c)) c++;
+        if (c < stop && *c == '\n') { c++; continue; }
+        if (c >= stop) break;
+        if (rows == max_rows) return -1;
+        for (int64_t k = 0; k < width; k++) {
+            if (k > 0 && sep == ',') {
+                if (c >= stop || *c != ',') return -1;
+                c++;
+                while (c < stop && is_blank(*c)) c++;
+            }
+            const char *start = c;
+            while (c < stop && is_number_char(*c)) c++;
+            if (c == start || c - start > 64) return -1;
+            char token[65];
+            memcpy(token, start, (size_t)(c - start));
+            token[c - start] = '\0';
+            char *end;
+            out[rows * width + k] = strtod(token, &end);
+            if (end != token + (c - start)) return -1;
+            while (c < stop && is_blank(*c)) c++;
+        }
+        if (c < stop && *c != '\n') return -1;
+        rows++;
+    }
+    return rows;
+}
+
 static struct PyModuleDef kernels_module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, NULL};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&kernels_module); }

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
+from .. import kernels
 from ..errors import InputError
 from ..geometry.rotations import quat_normalize
 from ..motion import MAX_FPS, RobotMotion
@@ -124,9 +125,12 @@ def text_lines(path: Path, data: bytes) -> list[str]:
 
 
 def _parse_clean_table(lines: Sequence[str], width: int) -> np.ndarray | None:
-    """numpy's C parser, for the common case of a well-formed table; None if anything is off."""
+    """A compiled parser (then numpy's), for the common case of a well-formed table; None if anything is off."""
     if not lines or not lines[0].strip():
         return None
+    table = kernels.parse_table("\n".join(lines).encode(), width, ",", len(lines))
+    if table is not None and len(table):
+        return table
     try:
         table = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
     except ValueError:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
+from .. import kernels
 from ..errors import InputError
 from ..geometry.rotations import matrix_to_quat, quat_multiply, rotate_vector
 from ..motion import MAX_FPS, SkeletonMotion
@@ -182,10 +183,14 @@ def _read_frames(path: Path, raw: bytes, joints: list[_Joint], declared: int) ->
         notes.append(f"the last frame line is truncated ({len(lines[-1].split())} of {columns} values); dropped")
         lines.pop()
     body = b"\n".join(lines)
-    try:
-        values = np.array(body.split(), dtype=np.float64)
-    except ValueError as exc:
-        raise InputError(path, "MOTION", f"frame data holds a value that is not a number: {exc}") from exc
+    table = kernels.parse_table(body, columns, " ", len(lines))
+    if table is not None and len(table) == len(lines):
+        values = table.ravel()
+    else:  # numpy's reader, and the messages below, for anything but a plain table
+        try:
+            values = np.array(body.split(), dtype=np.float64)
+        except ValueError as exc:
+            raise InputError(path, "MOTION", f"frame data holds a value that is not a number: {exc}") from exc
     if len(lines) == 0 or values.size != len(lines) * columns:
         for number, line in enumerate(lines):
             if len(line.split()) != columns:
