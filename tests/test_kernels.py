@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mimicdata import kernels
+from mimicdata.errors import BuildError
 
 
 def test_a_plain_table_parses_to_the_bits_python_reads():
@@ -41,3 +42,14 @@ def test_a_plain_table_parses_to_the_bits_python_reads():
 )
 def test_anything_but_a_plain_table_is_left_to_the_careful_reader(text, sep):
     assert kernels.parse_table(text, 3, sep, 3) is None
+
+
+def test_kernels_that_were_never_built_are_named_with_the_command_that_builds_them(monkeypatch):
+    monkeypatch.setattr(kernels.importlib.util, "find_spec", lambda name: None)
+    kernels._library.cache_clear()
+    try:
+        with pytest.raises(BuildError, match=r"not built .*pip install -e \."):
+            kernels.parse_table(b"1 2 3\n", 3, " ", 1)
+    finally:
+        monkeypatch.undo()
+        kernels._library.cache_clear()

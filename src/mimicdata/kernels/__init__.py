@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import MimicdataError
+from ..errors import BuildError, RobotModelError
 
 MAX_CHAIN = 64  # hinges in one IK chain (the kernel's stack arrays)
 
@@ -27,7 +27,7 @@ _F64 = np.float64
 def _library() -> ctypes.CDLL:
     spec = importlib.util.find_spec("mimicdata.kernels._kernels")
     if spec is None or spec.origin is None:
-        raise MimicdataError(
+        raise BuildError(  # no clip is to blame: a build stops at once instead of rejecting every clip
             "mimicdata's compiled kernels are not built (mimicdata/kernels/_kernels*.so is missing): "
             "install the package with `pip install -e .` from the project folder, which compiles them"
         )
@@ -118,7 +118,7 @@ def chain_step(
     (frame (R,), jacobian (R, n), error (R,)) added to the frames they name."""
     n = len(joints)
     if n > MAX_CHAIN:
-        raise MimicdataError(f"an IK chain of {n} hinges; the solver takes at most {MAX_CHAIN}")
+        raise RobotModelError(f"an IK chain of {n} hinges; the solver takes at most {MAX_CHAIN}")
     T, J = q.shape
     K = point.shape[1]
     nominal = _c(nominal).reshape(-1, J)
