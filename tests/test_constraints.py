@@ -11,7 +11,7 @@ from mimicdata.geometry.rotations import rotate_vector
 from mimicdata.retarget import load_retarget_config
 from mimicdata.retarget.constraints import STRIDE, Floor, Places, SelfCollision
 from mimicdata.retarget.ik import Kinematics, Task, directional_rates, make_chains
-from mimicdata.retarget.physical import smooth_envelope
+from mimicdata.retarget.physical import floor_geoms, smooth_envelope
 from mimicdata.retarget.speed import limit_joint_speed
 from mimicdata.retarget.stance import BALL, HEEL, FootParts, contact_runs, lock_planted_feet
 from mimicdata.retarget.swing import lift_swing_feet, swing_clearance
@@ -108,6 +108,24 @@ def test_floor_rows_are_the_finite_differences_of_the_lowest_point(robot):
         bumped[:, j] += 1e-6
         moved = geometry.lowest_points(*robot.forward_kinematics(root_pos, root_quat, bumped))[0, shin]
         assert found.jac[0, column] == pytest.approx((moved - lowest) / 1e-6, abs=1e-4)
+
+
+def test_limbs_lift_off_the_floor_what_they_move_beyond_their_first_hinges(robot):
+    """The hip capsules (on the hip roll links, two leg hinges up) and the pelvis are the base's to hold up;
+    thighs, shins and arms are their chains'; the feet are the ground stage's."""
+    from types import SimpleNamespace
+
+    config = load_retarget_config(robot.name)
+    tasks = [Task(robot.body_index(t.body)) for t in config.tasks.values()]
+    order = list(config.tasks)
+    chains = make_chains(robot, tasks, [[order.index(r) for r in c.tasks] for c in config.chains.values()])
+    problem = SimpleNamespace(config=config, chains=chains)
+    geometry = robot.collision
+    lifted = {geometry.names[g] for g in floor_geoms(robot, geometry, problem, config.constraints.floor.chains)}
+    for side in ("left", "right"):
+        assert {f"{side}_thigh", f"{side}_shin", f"{side}_shoulder_yaw", f"{side}_hand"} <= lifted
+        assert not {f"{side}_hip", f"{side}_foot_inner", f"{side}_foot_outer"} & lifted
+    assert "pelvis" not in lifted and "torso" not in lifted
 
 
 def test_places_follow_the_frames_they_are_taken_at():

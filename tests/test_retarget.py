@@ -174,6 +174,20 @@ def test_quality_beats_unitree_on_the_other_paired_takes(robot, take):
     assert ours.limit_violation_frames == 0.0 and ours.speed_limit_frames == 0.0
 
 
+def test_a_robot_seated_on_its_hip_keeps_its_planted_foot_still(robot):
+    """LAFAN1 fallAndGetUp1, frames 1600-1700: the performer sits on the floor, one heel planted, then gets
+    up. The hip capsule resting on the floor is the base's to hold up; asked of the leg, it slid the planted
+    foot at 0.5 m/s."""
+    path = _bvh("lafan1_cuts/fallAndGetUp1_subject1_1600_1700.bvh")
+    skeleton = read_bvh(path, bvh_format="lafan1")
+    result = retarget_skeleton(skeleton, load_format("lafan1"), robot, path)
+    config = load_retarget_config(robot.name)
+    roles = resolve_roles(skeleton, load_format("lafan1"), path)
+    quality = evaluate(robot, result.motion, config, skeleton, roles, result.robot.leg / result.human.leg)
+    assert quality.stance_foot_speed <= 0.05
+    assert quality.self_collision_frames < 0.01 and quality.floor_penetration_frames < 0.01
+
+
 def test_a_120_fps_take_is_solved_slower_and_splined_back_to_its_own_rate(robot, retargeted):
     """CMU records at 120 fps: solved at the config's solve_fps, the motion comes back with every frame of
     the take and a fraction of the jerk that solving each frame gave (the IK's frame-to-frame noise)."""
