@@ -53,3 +53,29 @@ def test_kernels_that_were_never_built_are_named_with_the_command_that_builds_th
     finally:
         monkeypatch.undo()
         kernels._library.cache_clear()
+
+
+def test_angular_velocity_is_the_rotation_between_neighbouring_frames_over_their_time():
+    """Against the formula written out in numpy, on tracks with sign flips between frames (one orientation)."""
+    from mimicdata.geometry.rotations import angular_velocity, quat_conjugate, quat_continuity, quat_multiply
+
+    rng = np.random.default_rng(1)
+    dt = 0.05
+    t = dt * np.arange(40)[:, None]
+    axis = rng.normal(size=(5, 3))
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    rate = rng.uniform(0.5, 6.0, 5)
+    quat = np.concatenate([np.cos(0.5 * rate * t)[..., None], np.sin(0.5 * rate * t)[..., None] * axis], axis=-1)
+    quat[::3] *= -1.0
+    got = angular_velocity(quat, dt)
+    np.testing.assert_allclose(got, np.broadcast_to(rate[:, None] * axis, got.shape), atol=1e-9)  # a steady turn
+    q = quat_continuity(quat)
+    nxt, prv = np.concatenate([q[1:], q[-1:]]), np.concatenate([q[:1], q[:-1]])
+    rel = quat_multiply(nxt, quat_conjugate(prv))
+    rel *= np.where(rel[..., :1] < 0, -1.0, 1.0)
+    sin_half = np.linalg.norm(rel[..., 1:], axis=-1)
+    span = np.full(len(q), 2 * dt)
+    span[[0, -1]] = dt
+    expected = rel[..., 1:] * (2 * np.arctan2(sin_half, rel[..., 0]) / sin_half / span[:, None])[..., None]
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert np.array_equal(angular_velocity(quat[:1], dt), np.zeros((1, 5, 3)))

@@ -163,24 +163,13 @@ def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
 
     Central differences inside the clip and one-sided ones at its ends, as
     np.gradient does for positions, so linear and angular velocities share
-    the same time stencil.
+    the same time stencil: the relative rotation q(t+1) q(t-1)^-1 of the
+    sign-continuous track, as a rotation vector over the time between them.
+    A per-frame loop (kernels.c).
     """
-    q = quat_continuity(q, axis=0)
-    T = q.shape[0]
-    if T < 2:
-        return np.zeros(q.shape[:-1] + (3,))
-    nxt = np.concatenate([q[1:], q[-1:]], axis=0)
-    prv = np.concatenate([q[:1], q[:-1]], axis=0)
-    span = np.full(T, 2.0 * dt)
-    span[0] = span[-1] = dt
-    rel = quat_multiply(nxt, quat_conjugate(prv))
-    rel *= np.where(rel[..., :1] < 0, -1.0, 1.0)
-    w = rel[..., 0].clip(-1.0, 1.0)
-    vec = rel[..., 1:]
-    sin_half = np.linalg.norm(vec, axis=-1)
-    angle = 2.0 * np.arctan2(sin_half, w)
-    scale = np.where(sin_half > 1e-12, angle / np.where(sin_half > 1e-12, sin_half, 1.0), 2.0)
-    return vec * (scale / span.reshape((T,) + (1,) * (vec.ndim - 2)))[..., None]
+    from .. import kernels
+
+    return kernels.angular_velocity(np.asarray(q, dtype=np.float64), dt)
 
 
 def euler_to_quat(angles: np.ndarray, seq: str, degrees: bool = False) -> np.ndarray:

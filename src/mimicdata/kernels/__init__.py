@@ -50,6 +50,9 @@ def _library() -> ctypes.CDLL:
     lib.mimic_parse_table.restype = ctypes.c_int64
     lib.mimic_parse_table.argtypes = [ctypes.c_char_p, ctypes.c_int64, ctypes.c_char, ctypes.c_int64, ctypes.c_int64,
                                       ctypes.c_void_p]
+    lib.mimic_angular_velocity.restype = None
+    lib.mimic_angular_velocity.argtypes = [ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_double,
+                                           ctypes.c_void_p, ctypes.c_void_p]
     return lib
 
 
@@ -217,3 +220,15 @@ def parse_table(text: bytes, width: int, sep: str, max_rows: int) -> np.ndarray 
     out = np.empty((max_rows, width))
     rows = _library().mimic_parse_table(text, len(text), sep.encode(), width, max_rows, _ptr(out))
     return None if rows < 0 else out[:rows]
+
+
+def angular_velocity(quat: np.ndarray, dt: float) -> np.ndarray:
+    """World angular velocity (T, ..., 3) of wxyz orientation tracks (T, ..., 4) sampled every dt s (see
+    kernels.c: central differences of the sign-continuous track, one-sided at the ends)."""
+    quat = _c(quat)
+    T = quat.shape[0]
+    N = int(np.prod(quat.shape[1:-1], dtype=np.int64))
+    out = np.empty(quat.shape[:-1] + (3,))
+    work = np.empty(quat.shape)
+    _library().mimic_angular_velocity(T, N, _ptr(quat), dt, _ptr(out), _ptr(work))
+    return out

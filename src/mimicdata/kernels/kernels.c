@@ -300,6 +300,41 @@ void mimic_capsule_distances_at(int64_t N, int64_t B, const int64_t *frame, cons
     }
 }
 
+/* World angular velocity (T, N, 3) of N wxyz orientation tracks (T, N, 4), frames first: over each frame's
+ * neighbours (one-sided at the ends, as np.gradient), the relative rotation q(t+1) q(t-1)^-1, taken the short
+ * way round, as a rotation vector per unit time: 2 atan2(|v|, w) v / |v| / span. Each track is first made
+ * sign-continuous (q and -q are one orientation; a sign flip between frames is not a turn). work: 4 N T. */
+void mimic_angular_velocity(int64_t T, int64_t N, const double *quat, double dt, double *out, double *work) {
+    for (int64_t n = 0; n < N; n++) {
+        double sign = 1.0;
+        for (int64_t t = 0; t < T; t++) {
+            const double *q = quat + 4 * (t * N + n);
+            double *c = work + 4 * (t * N + n);
+            if (t > 0) {
+                const double *p = work + 4 * ((t - 1) * N + n);
+                if (sign * (q[0] * p[0] + q[1] * p[1] + q[2] * p[2] + q[3] * p[3]) < 0) sign = -sign;
+            }
+            for (int k = 0; k < 4; k++) c[k] = sign * q[k];
+        }
+    }
+    for (int64_t t = 0; t < T; t++) {
+        int64_t next = t + 1 < T ? t + 1 : t, prev = t > 0 ? t - 1 : t;
+        double span = (double)(next - prev) * dt;
+        for (int64_t n = 0; n < N; n++) {
+            double *w = out + 3 * (t * N + n);
+            if (span <= 0) { w[0] = w[1] = w[2] = 0.0; continue; }
+            const double *a = work + 4 * (next * N + n), *b = work + 4 * (prev * N + n);
+            double conj[4] = {b[0], -b[1], -b[2], -b[3]}, rel[4];
+            quat_mul(a, conj, rel);
+            if (rel[0] < 0) for (int k = 0; k < 4; k++) rel[k] = -rel[k];
+            double sin_half = sqrt(rel[1] * rel[1] + rel[2] * rel[2] + rel[3] * rel[3]);
+            double wr = rel[0] > 1.0 ? 1.0 : rel[0];
+            double scale = sin_half > 1e-12 ? 2.0 * atan2(sin_half, wr) / sin_half : 2.0;
+            for (int k = 0; k < 3; k++) w[k] = rel[k + 1] * scale / span;
+        }
+    }
+}
+
 static inline int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 static inline int is_number_char(char c) {
