@@ -126,3 +126,23 @@ def test_unreachable_targets_never_push_joints_past_their_limits(robot):
     assert np.isfinite(result.joint_pos).all()
     assert (result.joint_pos >= robot.joint_lower - 1e-12).all() and (result.joint_pos <= robot.joint_upper + 1e-12).all()
     assert result.position_error.min() > 1.0  # the targets really were out of reach
+
+
+def test_frames_solved_in_order_reach_the_answer_the_batched_solve_converges_to(robot):
+    """The sample walk (data/sample, retargeted by the nokov format): each frame from the one before, until a
+    step moves no joint more than the tolerance, ends where 30 batched iterations from the nominal posture do."""
+    from conftest import REPO
+    from mimicdata.retarget import load_format
+    from mimicdata.retarget.pipeline import plan_retarget
+    from mimicdata.sources.bvh import read_bvh
+
+    path = REPO / "data" / "sample" / "bvh" / "human_walk.bvh"
+    skeleton = read_bvh(path, bvh_format="nokov")
+    problem, _ = plan_retarget(skeleton, load_format("nokov"), robot, path)
+    converged = problem.solve(robot, iterations=30)
+    in_order = problem.solve_in_order(robot)
+    assert np.abs(in_order.joint_pos - converged.joint_pos).max() < 2e-3
+    np.testing.assert_allclose(in_order.position_error, converged.position_error, atol=1e-4)
+    body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, in_order.joint_pos)
+    np.testing.assert_array_equal(in_order.body_pos, body_pos)
+    assert (robot.limit_excess(in_order.joint_pos) == 0).all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -53,6 +54,8 @@ def _library() -> ctypes.CDLL:
     lib.mimic_angular_velocity.restype = None
     lib.mimic_angular_velocity.argtypes = [ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_double,
                                            ctypes.c_void_p, ctypes.c_void_p]
+    lib.mimic_solve_in_order.restype = None
+    lib.mimic_solve_in_order.argtypes = [i64] * 7 + [ptr] * 27 + [f64] * 3 + [i64] * 2 + [f64] + [ptr] * 3
     return lib
 
 
@@ -66,8 +69,8 @@ def _ptr(array: np.ndarray | None) -> int | None:
 
 
 def forward_kinematics(
-    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    bodies: tuple[np.ndarray, np.ndarray, np.ndarray],
+    links: tuple[np.ndarray, ...],
+    bodies: tuple[np.ndarray, ...],
     root_pos: np.ndarray,
     root_quat: np.ndarray,
     joint_pos: np.ndarray,
@@ -232,3 +235,62 @@ def angular_velocity(quat: np.ndarray, dt: float) -> np.ndarray:
     work = np.empty(quat.shape)
     _library().mimic_angular_velocity(T, N, _ptr(quat), dt, _ptr(out), _ptr(work))
     return out
+
+
+@dataclass(frozen=True)
+class ChainLayout:
+    """IK chains as the in-order solver reads them: each chain's hinges, tasks and (tasks x hinges) mask of
+    which hinge moves which task's body, concatenated, with the start of each chain's part (C + 1 each)."""
+
+    joint_start: np.ndarray
+    joints: np.ndarray
+    task_start: np.ndarray
+    tasks: np.ndarray
+    moves_start: np.ndarray
+    moves: np.ndarray
+
+
+def solve_in_order(
+    tree: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]],
+    root_pos: np.ndarray,
+    root_quat: np.ndarray,
+    tasks: tuple[np.ndarray, np.ndarray, np.ndarray],
+    targets: tuple[np.ndarray, np.ndarray],
+    slots: tuple[np.ndarray, np.ndarray, np.ndarray],
+    chains: ChainLayout,
+    limits: tuple[np.ndarray, np.ndarray],
+    nominal: np.ndarray,
+    settings: tuple[float, float, float, int, int, float],
+    start: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Joint angles (T, J) of the plain IK solved frame after frame, each from the one before (kernels.c), and
+    the steps (T,) each frame took. tree: the robot's (links, bodies) as forward_kinematics takes them; tasks:
+    body (K,), position and orientation weights (K,) (square roots); targets (T, K, 3) and (T, K, 4); slots:
+    the arm tasks (S,) whose position target is their shoulder body (S,) plus an offset (T, S, 3); settings:
+    damping, posture weight, largest step, steps of the first frame, steps of any other, tolerance (rad)."""
+    (parent, qidx, off_pos, off_quat, axis), (body_link, body_off_pos, body_off_quat) = tree
+    root_pos, root_quat = _c(root_pos), _c(root_quat)
+    task_body, pos_w, rot_w = _c(tasks[0], _I64), _c(tasks[1]), _c(tasks[2])
+    target_pos, target_quat = _c(targets[0]), _c(targets[1])
+    slot_task, slot_body, slot_offset = _c(slots[0], _I64), _c(slots[1], _I64), _c(slots[2])
+    lower, upper, nominal, start = _c(limits[0]), _c(limits[1]), _c(nominal), _c(start)
+    parts = [_c(getattr(chains, f), _I64) for f in ("joint_start", "joints", "task_start", "tasks", "moves_start")]
+    moves = _c(chains.moves)
+    if np.diff(parts[0]).max(initial=0) > MAX_CHAIN:
+        raise RobotModelError(f"an IK chain of {np.diff(parts[0]).max()} hinges; the solver takes at most {MAX_CHAIN}")
+    T, J, K = len(root_pos), len(lower), len(task_body)
+    q = np.empty((T, J))
+    used = np.empty(T, dtype=np.int64)
+    damping, posture_weight, max_step, first, later, tolerance = settings
+    _library().mimic_solve_in_order(
+        T, len(parent), len(body_link), J, K, len(slot_task), len(parts[0]) - 1,
+        _ptr(parent), _ptr(qidx), _ptr(off_pos), _ptr(off_quat), _ptr(axis),
+        _ptr(body_link), _ptr(body_off_pos), _ptr(body_off_quat), _ptr(root_pos), _ptr(root_quat),
+        _ptr(task_body), _ptr(pos_w), _ptr(rot_w), _ptr(target_pos), _ptr(target_quat),
+        _ptr(slot_task), _ptr(slot_body), _ptr(slot_offset),
+        *(_ptr(a) for a in parts[:4]), _ptr(parts[4]), _ptr(moves), _ptr(lower), _ptr(upper), _ptr(nominal),
+        damping, posture_weight, max_step, first, later, tolerance, _ptr(start), _ptr(q), _ptr(used),
+    )
+    if T and used[0] < 0:
+        raise MemoryError("the in-order IK solver could not allocate its scratch space")
+    return q, used

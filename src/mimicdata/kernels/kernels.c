@@ -191,6 +191,86 @@ void mimic_chain_step(
     }
 }
 
+/* The frames of one clip solved in order, each from the joint angles the frame before ended at: the plain
+ * IK (no constraints) of retarget/ik.py, iterated per frame until no joint moves more than `tolerance` in
+ * a step, or `iterations` steps (`first_iterations` for frame 0, which starts from `start`).
+ *
+ * Per step: forward kinematics of the frame; each task's target (position, or for an arm slot the current
+ * shoulder body's position plus the slot's offset) and error (the rotation vector of target * body^-1,
+ * the short way round); then for each chain mimic_chain_step and a clip to the joint limits. Chains are
+ * given as ranges of chain_joints, chain_tasks and chain_moves (m_c tasks x n_c hinges, row-major) by their *_start
+ * arrays (C + 1 entries each). q_out (T, J); used (T) the steps each frame took (all -1: out of memory).
+ */
+void mimic_solve_in_order(
+    int64_t T, int64_t L, int64_t B, int64_t J, int64_t K, int64_t S, int64_t C,
+    const int64_t *parent, const int64_t *qidx, const double *off_pos, const double *off_quat, const double *axis,
+    const int64_t *body_link, const double *body_off_pos, const double *body_off_quat,
+    const double *root_pos, const double *root_quat,
+    const int64_t *task_body, const double *pos_w, const double *rot_w, const double *target_pos,
+    const double *target_quat, const int64_t *slot_task, const int64_t *slot_body, const double *slot_offset,
+    const int64_t *joint_start, const int64_t *chain_joints, const int64_t *task_start, const int64_t *chain_tasks,
+    const int64_t *moves_start, const double *chain_moves, const double *lower, const double *upper,
+    const double *nominal, double damping, double posture_weight, double max_step, int64_t first_iterations,
+    int64_t iterations, double tolerance, const double *start, double *q_out, int64_t *used) {
+    double *scratch = malloc(sizeof(double) * (size_t)(7 * L + 7 * B + 6 * J + 12 * K + 64 * 64 + 2 * 64 + J));
+    if (!scratch) {
+        for (int64_t t = 0; t < T; t++) used[t] = -1;
+        return;
+    }
+    double *fk_work = scratch, *body_pos = fk_work + 7 * L, *body_quat = body_pos + 3 * B;
+    double *origin = body_quat + 4 * B, *hinge = origin + 3 * J, *point = hinge + 3 * J;
+    double *goal = point + 3 * K, *pos_err = goal + 3 * K, *rot_err = pos_err + 3 * K;
+    double *step_work = rot_err + 3 * K, *step = step_work + 64 * 64 + 64, *q = step + 64;
+    memcpy(q, start, sizeof(double) * (size_t)J);
+    for (int64_t t = 0; t < T; t++) {
+        int64_t budget = t == 0 ? first_iterations : iterations, it = 0;
+        for (; it < budget; it++) {
+            mimic_forward_kinematics(1, L, B, J, parent, qidx, off_pos, off_quat, axis, body_link, body_off_pos,
+                                     body_off_quat, root_pos + 3 * t, root_quat + 4 * t, q, body_pos, body_quat,
+                                     origin, hinge, fk_work);
+            memcpy(goal, target_pos + 3 * K * t, sizeof(double) * (size_t)(3 * K));
+            for (int64_t s = 0; s < S; s++)
+                for (int c = 0; c < 3; c++)
+                    goal[3 * slot_task[s] + c] = body_pos[3 * slot_body[s] + c] + slot_offset[3 * (t * S + s) + c];
+            for (int64_t k = 0; k < K; k++) {
+                const double *bp = body_pos + 3 * task_body[k], *bq = body_quat + 4 * task_body[k];
+                for (int c = 0; c < 3; c++) {
+                    point[3 * k + c] = bp[c];
+                    pos_err[3 * k + c] = goal[3 * k + c] - bp[c];
+                    rot_err[3 * k + c] = 0.0;
+                }
+                if (rot_w[k] > 0) {
+                    double conj[4] = {bq[0], -bq[1], -bq[2], -bq[3]}, e[4];
+                    quat_mul(target_quat + 4 * (t * K + k), conj, e);
+                    double sign = e[0] < 0 ? -1.0 : 1.0;
+                    double sin_half = sqrt(e[1] * e[1] + e[2] * e[2] + e[3] * e[3]);
+                    double scale = sin_half > 1e-12 ? 2.0 * atan2(sin_half, sign * e[0]) / sin_half : 2.0;
+                    for (int c = 0; c < 3; c++) rot_err[3 * k + c] = sign * e[c + 1] * scale;
+                }
+            }
+            double moved = 0.0;
+            for (int64_t c = 0; c < C; c++) {
+                int64_t n = joint_start[c + 1] - joint_start[c], m = task_start[c + 1] - task_start[c];
+                const int64_t *js = chain_joints + joint_start[c];
+                mimic_chain_step(1, n, J, K, m, js, chain_tasks + task_start[c], chain_moves + moves_start[c], pos_w,
+                                 rot_w, point, pos_err, rot_err, origin, hinge, q, nominal, 1, damping, posture_weight,
+                                 0, NULL, NULL, NULL, max_step, step, step_work);
+                for (int64_t a = 0; a < n; a++) {
+                    int64_t j = js[a];
+                    double next = q[j] + step[a];
+                    next = next < lower[j] ? lower[j] : (next > upper[j] ? upper[j] : next);
+                    if (fabs(next - q[j]) > moved) moved = fabs(next - q[j]);
+                    q[j] = next;
+                }
+            }
+            if (moved < tolerance) { it++; break; }
+        }
+        used[t] = it;
+        memcpy(q_out + J * t, q, sizeof(double) * (size_t)J);
+    }
+    free(scratch);
+}
+
 #define EPS 1e-12
 
 static inline double clamp01(double x) { return x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x); }

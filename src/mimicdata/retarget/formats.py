@@ -70,9 +70,10 @@ class ChainSettings(_Strict):
 
 
 class SolverSettings(_Strict):
-    iterations: int = Field(ge=1)
+    iterations: int = Field(ge=1)  # Gauss-Newton steps a frame may take (problem.IkProblem.solve_in_order)
     damping: float = Field(ge=0)
     posture_weight: float = Field(ge=0)
+    tolerance: float = Field(default=1e-4, gt=0)  # rad: a frame whose step moves no joint more is solved
 
 
 class SelfCollisionSettings(_Strict):

@@ -106,6 +106,29 @@ def directional_rates(
     return rate * robot.body_joint_mask[np.ix_(bodies, js)]
 
 
+def _error_vectors(
+    targets: TargetFn, bodies: np.ndarray, oriented: np.ndarray, body_pos: np.ndarray, body_quat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, K, 3) each task's position error and, for the `oriented` tasks, rotation error (the rotation vector
+    of target * body^-1; zero for the others), the targets taken at this pose."""
+    pos_target, rot_target = targets(body_pos, body_quat)
+    pos_err = pos_target - body_pos[:, bodies]
+    rot_err = np.zeros_like(pos_err)
+    rot_err[:, oriented] = quat_to_rotvec(quat_multiply(rot_target[:, oriented], quat_conjugate(body_quat[:, bodies[oriented]])))
+    return pos_err, rot_err
+
+
+def task_errors(tasks: list[Task], targets: TargetFn, body_pos: np.ndarray, body_quat: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(T, K) how far each task's body is from its position target (m) and its orientation target (rad); 0
+    for a task without that target."""
+    bodies = np.array([t.body for t in tasks])
+    has_pos = np.array([t.position_weight > 0 for t in tasks])
+    has_rot = np.array([t.orientation_weight > 0 for t in tasks])
+    pos_err, rot_err = _error_vectors(targets, bodies, np.flatnonzero(has_rot), body_pos, body_quat)
+    return np.linalg.norm(pos_err, axis=-1) * has_pos, np.linalg.norm(rot_err, axis=-1) * has_rot
+
+
 @dataclass(frozen=True)
 class IkResult:
     joint_pos: np.ndarray  # (T, J)
@@ -184,13 +207,8 @@ def solve_ik(
     q = np.clip(np.array(joint_pos, dtype=float), robot.joint_lower, robot.joint_upper)
     for it in range(iterations + 1):
         body_pos, body_quat, origin, axis = robot.joint_frames(root_pos, root_quat, q)
-        pos_target, rot_target = targets(body_pos, body_quat)
         p = body_pos[:, bodies]
-        pos_err = pos_target - p
-        rot_err = np.zeros_like(pos_err)
-        rot_err[:, oriented] = quat_to_rotvec(
-            quat_multiply(rot_target[:, oriented], quat_conjugate(body_quat[:, bodies[oriented]]))
-        )
+        pos_err, rot_err = _error_vectors(targets, bodies, oriented, body_pos, body_quat)
         if it == iterations:
             break
         kin = Kinematics(body_pos, body_quat, origin, axis)

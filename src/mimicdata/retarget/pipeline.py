@@ -335,7 +335,7 @@ def _retarget(
         # Not where the ground stage will put a sole on the floor either (its contacts are looser).
         down = planted | scaled.planted_parts.any(axis=2)
         problem = _with_swing_lifted(problem, robot, down, planted, fps, settings.swing_clearance)
-    solved = problem.solve(robot)
+    solved = problem.solve_in_order(robot)
     joint_pos = solved.joint_pos
     if settings is not None:
         joint_pos, problem = enforce(problem, robot, solved, settings, fps)

@@ -156,6 +156,11 @@ class RobotModel:
         return self._collision
 
     @property
+    def kernel_tree(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """The kinematic tree as the compiled kernels read it: (links, bodies) of kernels.forward_kinematics."""
+        return self._kernel_links, self._kernel_bodies
+
+    @property
     def num_joints(self) -> int:
         return len(self.joint_names)
 
@@ -205,8 +210,7 @@ class RobotModel:
         # A sign-continuous root makes every body continuous, since each body
         # quaternion is a smooth function of the root and the joint angles.
         root_quat = quat_continuity(quat_normalize(np.asarray(root_quat, dtype=float)))
-        return kernels.forward_kinematics(self._kernel_links, self._kernel_bodies, root_pos, root_quat, joint_pos,
-                                          with_joints)
+        return kernels.forward_kinematics(*self.kernel_tree, root_pos, root_quat, joint_pos, with_joints)
 
     def sole_points_world(self, foot: str, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
         """(T, P, 3) world positions of one foot's sole points (its origin if it declares none)."""
