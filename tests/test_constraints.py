@@ -10,7 +10,7 @@ import pytest
 from mimicdata.geometry.rotations import rotate_vector
 from mimicdata.retarget import load_retarget_config
 from mimicdata.retarget.constraints import STRIDE, Floor, Places, SelfCollision
-from mimicdata.retarget.ik import Kinematics, Task, directional_rates, make_chains
+from mimicdata.retarget.ik import Kinematics, Task, make_chains
 from mimicdata.retarget.physical import floor_geoms, smooth_envelope
 from mimicdata.retarget.speed import limit_joint_speed
 from mimicdata.retarget.stance import BALL, HEEL, FootParts, contact_runs, lock_planted_feet
@@ -40,26 +40,6 @@ def _arms_crossed(robot, frames=1):
         q[:, joints.index(f"{side}_shoulder_roll_joint")] = -sign * 0.35
         q[:, joints.index(f"{side}_elbow_joint")] = 0.2
     return q
-
-
-def test_directional_rates_are_the_finite_differences_of_a_moving_point(robot):
-    rng = np.random.default_rng(3)
-    q = rng.uniform(robot.joint_lower + 0.2, robot.joint_upper - 0.2, size=(4, robot.num_joints))
-    kin, root_pos, root_quat = _kinematics(robot, q)
-    body = robot.body_index("left_wrist_yaw_link")
-    offset = np.array([0.1, -0.02, 0.03])  # a point fixed on the hand
-    point = kin.body_pos[:, body] + rotate_vector(kin.body_quat[:, body], offset)
-    direction = rng.normal(size=(4, 3))
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    for chain in _chains(robot):
-        rates = directional_rates(robot, kin, chain, np.arange(4), np.full(4, body), point, direction)
-        for column, j in enumerate(chain.joints):
-            bumped = q.copy()
-            bumped[:, j] += 1e-6
-            pos, quat = robot.forward_kinematics(root_pos, root_quat, bumped)
-            moved = pos[:, body] + rotate_vector(quat[:, body], offset)
-            expected = np.einsum("ti,ti->t", (moved - point) / 1e-6, direction)
-            np.testing.assert_allclose(rates[:, column], expected, atol=1e-5)
 
 
 def test_collision_rows_are_the_finite_differences_of_the_pair_distance(robot):

@@ -73,10 +73,16 @@ def test_a_worker_killed_mid_build_costs_only_its_clips_which_are_done_again(tmp
 
         runner = threading.Thread(target=build)
         runner.start()
-        time.sleep(2.0)
-        assert runner.is_alive()  # the kill lands in the middle of the build, not after it
-        victim = next(iter(cluster.workers.values()))
+        # The kill lands on a worker that holds a take, in the middle of the build, not after it.
+        deadline = time.monotonic() + 120
+        busy: list = []
+        while not busy and time.monotonic() < deadline and runner.is_alive():
+            busy = [w.address for w in cluster.scheduler.workers.values() if w.processing]
+            time.sleep(0.005)
+        assert busy, "no worker ever held a take"
+        victim = next(n for n in cluster.workers.values() if n.worker_address == busy[0])
         os.kill(victim.process.process.pid, signal.SIGKILL)
+        assert runner.is_alive()  # its take is lost with it: the build cannot have ended
         runner.join(600)
     report = done["report"]
     local = build_dataset(spec_path, BuildOptions(output_root=tmp_path / "local", fk_check=False, use_cache=False))

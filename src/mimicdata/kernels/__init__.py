@@ -13,6 +13,7 @@ import ctypes
 import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -55,7 +56,11 @@ def _library() -> ctypes.CDLL:
     lib.mimic_angular_velocity.argtypes = [ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_double,
                                            ctypes.c_void_p, ctypes.c_void_p]
     lib.mimic_solve_in_order.restype = None
-    lib.mimic_solve_in_order.argtypes = [i64] * 7 + [ptr] * 27 + [f64] * 3 + [i64] * 2 + [f64] + [ptr] * 3
+    lib.mimic_solve_in_order.argtypes = [i64, ptr, ptr, ptr, ptr, i64, i64, f64, ptr, ptr, ptr]
+    lib.mimic_refine.restype = i64
+    lib.mimic_refine.argtypes = [i64, *[ptr] * 12, i64, i64, f64, i64, ptr, ptr, ptr]
+    lib.mimic_constraint_rows.restype = None
+    lib.mimic_constraint_rows.argtypes = [i64, i64, ptr, ptr, ptr, i64, i64, *[ptr] * 8]
     return lib
 
 
@@ -237,60 +242,181 @@ def angular_velocity(quat: np.ndarray, dt: float) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class ChainLayout:
-    """IK chains as the in-order solver reads them: each chain's hinges, tasks and (tasks x hinges) mask of
-    which hinge moves which task's body, concatenated, with the start of each chain's part (C + 1 each)."""
+# The C structs of kernels.c, filled from numpy arrays. Each holds the arrays it points into (`keep`).
+_S = TypeVar("_S", bound="_Struct")
 
-    joint_start: np.ndarray
-    joints: np.ndarray
-    task_start: np.ndarray
-    tasks: np.ndarray
-    moves_start: np.ndarray
-    moves: np.ndarray
+
+class _Struct(ctypes.Structure):
+    keep: list
+
+    @classmethod
+    def of(cls: type[_S], *values: object) -> _S:
+        arrays = [v for v in values if isinstance(v, np.ndarray)]
+        struct = cls(*(v.ctypes.data if isinstance(v, np.ndarray) else v for v in values))
+        struct.keep = arrays
+        return struct
+
+
+def _fields(ints: str, pointers: str, doubles: str = "") -> list:
+    return ([(n, ctypes.c_int64) for n in ints.split()] + [(n, ctypes.c_void_p) for n in pointers.split()]
+            + [(n, ctypes.c_double) for n in doubles.split()])
+
+
+class _Tree(_Struct):
+    _fields_ = _fields("L B J", "parent qidx off_pos off_quat axis body_link body_off_pos body_off_quat root_pos root_quat")
+
+
+class _Tasks(_Struct):
+    _fields_ = _fields("K S", "task_body pos_w rot_w target_pos target_quat slot_task slot_body slot_offset")
+
+
+class _Chains(_Struct):
+    _fields_ = _fields("C", "joint_start joints task_start tasks moves_start moves lower upper",
+                       "damping posture_weight max_step")
+
+
+class _Collision(_Struct):
+    _fields_ = _fields("", "geom_body start end radius pairs mask yielding", "weight stride")
+
+
+class _Rows(_Struct):
+    _fields_ = _fields("cap", "count frame jac err")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A clip's IK as the per-frame solvers read it. tree: the robot's (links, bodies) as forward_kinematics
+    takes them, and the base (T, 3), (T, 4) unit and sign-continuous; tasks: body (K,) and the square roots of
+    the position and orientation weights (K,); targets (T, K, 3) and (T, K, 4); slots: the arm tasks (S,) whose
+    position target is their shoulder body (S,) plus an offset (T, S, 3); chains: each chain's hinges, tasks
+    and (tasks x hinges) mask of which hinge moves which task's body, concatenated, with the start of each
+    chain's part (C + 1 each); limits (J,) each; settings: damping, posture weight, largest step."""
+
+    tree: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]
+    root: tuple[np.ndarray, np.ndarray]
+    tasks: tuple[np.ndarray, np.ndarray, np.ndarray]
+    targets: tuple[np.ndarray, np.ndarray]
+    slots: tuple[np.ndarray, np.ndarray, np.ndarray]
+    chains: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    limits: tuple[np.ndarray, np.ndarray]
+
+    def structs(self, damping: float, posture_weight: float, max_step: float) -> tuple[_Tree, _Tasks, _Chains]:
+        (parent, qidx, off_pos, off_quat, axis), (body_link, body_off_pos, body_off_quat) = self.tree
+        tree = _Tree.of(len(parent), len(body_link), len(self.limits[0]), *(_c(a, _I64) for a in (parent, qidx)),
+                        *(_c(a) for a in (off_pos, off_quat, axis)), _c(body_link, _I64),
+                        *(_c(a) for a in (body_off_pos, body_off_quat, *self.root)))
+        task_body, pos_w, rot_w = self.tasks
+        slot_task, slot_body, slot_offset = self.slots
+        tasks = _Tasks.of(len(task_body), len(slot_task), _c(task_body, _I64), _c(pos_w), _c(rot_w),
+                          *(_c(a) for a in self.targets), _c(slot_task, _I64), _c(slot_body, _I64), _c(slot_offset))
+        joint_start = _c(self.chains[0], _I64)
+        if np.diff(joint_start).max(initial=0) > MAX_CHAIN:
+            raise RobotModelError(f"an IK chain of {np.diff(joint_start).max()} hinges; the solver takes at most {MAX_CHAIN}")
+        chains = _Chains.of(len(joint_start) - 1, joint_start, *(_c(a, _I64) for a in self.chains[1:5]),
+                            _c(self.chains[5]), *(_c(a) for a in self.limits), damping, posture_weight, max_step)
+        return tree, tasks, chains
 
 
 def solve_in_order(
-    tree: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]],
-    root_pos: np.ndarray,
-    root_quat: np.ndarray,
-    tasks: tuple[np.ndarray, np.ndarray, np.ndarray],
-    targets: tuple[np.ndarray, np.ndarray],
-    slots: tuple[np.ndarray, np.ndarray, np.ndarray],
-    chains: ChainLayout,
-    limits: tuple[np.ndarray, np.ndarray],
-    nominal: np.ndarray,
-    settings: tuple[float, float, float, int, int, float],
+    clip: Clip, settings: tuple[float, float, float], nominal: np.ndarray, steps: tuple[int, int, float],
     start: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint angles (T, J) of the plain IK solved frame after frame, each from the one before (kernels.c), and
-    the steps (T,) each frame took. tree: the robot's (links, bodies) as forward_kinematics takes them; tasks:
-    body (K,), position and orientation weights (K,) (square roots); targets (T, K, 3) and (T, K, 4); slots:
-    the arm tasks (S,) whose position target is their shoulder body (S,) plus an offset (T, S, 3); settings:
-    damping, posture weight, largest step, steps of the first frame, steps of any other, tolerance (rad)."""
-    (parent, qidx, off_pos, off_quat, axis), (body_link, body_off_pos, body_off_quat) = tree
-    root_pos, root_quat = _c(root_pos), _c(root_quat)
-    task_body, pos_w, rot_w = _c(tasks[0], _I64), _c(tasks[1]), _c(tasks[2])
-    target_pos, target_quat = _c(targets[0]), _c(targets[1])
-    slot_task, slot_body, slot_offset = _c(slots[0], _I64), _c(slots[1], _I64), _c(slots[2])
-    lower, upper, nominal, start = _c(limits[0]), _c(limits[1]), _c(nominal), _c(start)
-    parts = [_c(getattr(chains, f), _I64) for f in ("joint_start", "joints", "task_start", "tasks", "moves_start")]
-    moves = _c(chains.moves)
-    if np.diff(parts[0]).max(initial=0) > MAX_CHAIN:
-        raise RobotModelError(f"an IK chain of {np.diff(parts[0]).max()} hinges; the solver takes at most {MAX_CHAIN}")
-    T, J, K = len(root_pos), len(lower), len(task_body)
+    the steps (T,) each frame took; settings: damping, posture weight, largest step; steps: of the first frame,
+    of any other, and the tolerance (rad) under which a frame is solved."""
+    tree, tasks, chains = clip.structs(*settings)
+    T, J = len(clip.root[0]), len(clip.limits[0])
     q = np.empty((T, J))
     used = np.empty(T, dtype=np.int64)
-    damping, posture_weight, max_step, first, later, tolerance = settings
-    _library().mimic_solve_in_order(
-        T, len(parent), len(body_link), J, K, len(slot_task), len(parts[0]) - 1,
-        _ptr(parent), _ptr(qidx), _ptr(off_pos), _ptr(off_quat), _ptr(axis),
-        _ptr(body_link), _ptr(body_off_pos), _ptr(body_off_quat), _ptr(root_pos), _ptr(root_quat),
-        _ptr(task_body), _ptr(pos_w), _ptr(rot_w), _ptr(target_pos), _ptr(target_quat),
-        _ptr(slot_task), _ptr(slot_body), _ptr(slot_offset),
-        *(_ptr(a) for a in parts[:4]), _ptr(parts[4]), _ptr(moves), _ptr(lower), _ptr(upper), _ptr(nominal),
-        damping, posture_weight, max_step, first, later, tolerance, _ptr(start), _ptr(q), _ptr(used),
-    )
+    nominal, start = _c(nominal), _c(start)
+    first, later, tolerance = steps
+    _library().mimic_solve_in_order(T, ctypes.byref(tree), ctypes.byref(tasks), ctypes.byref(chains), _ptr(nominal),
+                                    first, later, tolerance, _ptr(start), _ptr(q), _ptr(used))
     if T and used[0] < 0:
         raise MemoryError("the in-order IK solver could not allocate its scratch space")
     return q, used
+
+
+@dataclass(frozen=True)
+class Collision:
+    """The collision geometry and constraint settings as kernels.c reads them: each geom's body (G,) and segment
+    (G, 3) ends in it, radii (G,), the pairs checked (P, 2), which hinge moves which body (B, J), which chains
+    yield (C,), the rows' weight per metre and the most asked of one step (m)."""
+
+    geom_body: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    radius: np.ndarray
+    pairs: np.ndarray
+    mask: np.ndarray
+    yielding: np.ndarray
+    weight: float
+    stride: float
+
+    def struct(self) -> _Collision:
+        return _Collision.of(_c(self.geom_body, _I64), _c(self.start), _c(self.end), _c(self.radius),
+                             _c(self.pairs, _I64), _c(self.mask, np.uint8), _c(self.yielding, np.uint8), self.weight,
+                             self.stride)
+
+
+SELF, FLOOR = 0, 1
+
+
+def constraint_rows(
+    kind: int, places: tuple[np.ndarray, np.ndarray, np.ndarray], pose: tuple[np.ndarray, ...],
+    chain_joints: tuple[np.ndarray, np.ndarray], collision: Collision, with_rows: bool = True,
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]]:
+    """What each place (frame, pair or geom, clearance (N,) each) of one kind (SELF or FLOOR) misses at the pose
+    (body positions, orientations, hinge origins and axes of every frame), and with_rows each chain's rows
+    (frame (R,), jacobian (R, n), error (R,); None for a chain without any): retarget/constraints.py. The
+    chains are given by their hinges, concatenated, and the start of each (C + 1,)."""
+    frame, item, clearance = _c(places[0], _I64), _c(places[1], _I64), _c(places[2])
+    body_pos, body_quat, origin, hinge = (_c(a) for a in pose)
+    starts = _c(chain_joints[0], _I64)
+    chains = _Chains.of(len(starts) - 1, starts, _c(chain_joints[1], _I64), *([None] * 6), 0.0, 0.0, 0.0)
+    C, N = len(starts) - 1, len(frame)
+    missing = np.empty(N)
+    rows = _Rows.of(N, np.zeros(C, np.int64), np.zeros(C * N + 1, np.int64), np.zeros(C * N * MAX_CHAIN + 1),
+                    np.zeros(C * N + 1)) if with_rows else None
+    _library().mimic_constraint_rows(
+        N, kind, _ptr(frame), _ptr(item), _ptr(clearance), body_pos.shape[1], origin.shape[1], _ptr(body_pos),
+        _ptr(body_quat), _ptr(origin), _ptr(hinge), ctypes.byref(chains), ctypes.byref(collision.struct()),
+        _ptr(missing), ctypes.byref(rows) if rows is not None else None,
+    )
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * C
+    if rows is not None:
+        count, frames, jac, err = rows.keep
+        for c in range(C):
+            r, n = int(count[c]), int(starts[c + 1] - starts[c])
+            if r:
+                block = jac[c * N * MAX_CHAIN: c * N * MAX_CHAIN + r * n].reshape(r, n)
+                out[c] = (frames[c * N: c * N + r].copy(), block.copy(), err[c * N: c * N + r].copy())
+    return missing, out
+
+
+def refine(
+    clip: Clip, settings: tuple[float, float, float], collision: Collision, frames: np.ndarray, reference: np.ndarray,
+    self_places: tuple[np.ndarray, np.ndarray, np.ndarray], floor_places: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rounds: tuple[int, int, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frames `frames` (F,) solved again, each on its own, with their constraint places (per frame start
+    (F + 1,), pair or geom, clearance), from their plain solution reference (F, J): rounds of constrained
+    steps until every place misses its bound by at most the tolerance, or the steps run out; rounds: steps,
+    steps per round, tolerance (m). Returns joint angles (F, J) and the bodies there (F, B, 3|4)."""
+    tree, tasks, chains = clip.structs(*settings)
+    frames, reference = _c(frames, _I64), _c(reference)
+    self_start, self_pair, self_clear = _c(self_places[0], _I64), _c(self_places[1], _I64), _c(self_places[2])
+    floor_start, floor_geom, floor_clear = _c(floor_places[0], _I64), _c(floor_places[1], _I64), _c(floor_places[2])
+    F, J, B = len(frames), len(clip.limits[0]), len(clip.tree[1][0])
+    capacity = int(max(np.diff(self_start).max(initial=0) + np.diff(floor_start).max(initial=0), 1))
+    q, body_pos, body_quat = np.empty((F, J)), np.empty((F, B, 3)), np.empty((F, B, 4))
+    iterations, round_steps, settled = rounds
+    status = _library().mimic_refine(
+        F, _ptr(frames), ctypes.byref(tree), ctypes.byref(tasks), ctypes.byref(chains),
+        ctypes.byref(collision.struct()), _ptr(reference), _ptr(self_start), _ptr(self_pair), _ptr(self_clear),
+        _ptr(floor_start), _ptr(floor_geom), _ptr(floor_clear), iterations, round_steps, settled, capacity, _ptr(q),
+        _ptr(body_pos), _ptr(body_quat),
+    )
+    if status < 0:
+        raise MemoryError("the constrained IK solver could not allocate its scratch space")
+    return q, body_pos, body_quat

@@ -191,84 +191,142 @@ void mimic_chain_step(
     }
 }
 
+/* A clip's IK, as the per-frame solvers below read it (kernels/__init__.py fills these from numpy arrays). */
+typedef struct {
+    int64_t L, B, J;
+    const int64_t *parent, *qidx;
+    const double *off_pos, *off_quat, *axis;
+    const int64_t *body_link;
+    const double *body_off_pos, *body_off_quat;
+    const double *root_pos, *root_quat; /* (T, 3), (T, 4): the base, unit and sign-continuous */
+} Tree;
+
+typedef struct {
+    int64_t K, S;
+    const int64_t *task_body;
+    const double *pos_w, *rot_w;         /* square roots of the weights */
+    const double *target_pos, *target_quat; /* (T, K, 3), (T, K, 4) */
+    const int64_t *slot_task, *slot_body; /* an arm task's position target is its shoulder body's position ... */
+    const double *slot_offset;           /* ... plus this offset, (T, S, 3) */
+} Tasks;
+
+typedef struct {
+    int64_t C;
+    const int64_t *joint_start, *joints, *task_start, *tasks, *moves_start;
+    const double *moves; /* per chain (m_c tasks x n_c hinges), row-major: 1 where the hinge moves the task's body */
+    const double *lower, *upper;
+    double damping, posture_weight, max_step;
+} Chains;
+
+/* Per frame: the pose, the hinge frames, and each task's point and errors. */
+typedef struct {
+    double *fk_work, *body_pos, *body_quat, *origin, *hinge, *point, *goal, *pos_err, *rot_err, *step_work, *step;
+    int64_t *rows_frame; /* zeros: every constraint row acts on the one frame */
+    int64_t capacity;
+    void *block;
+} Frame;
+
+static int frame_alloc(Frame *f, const Tree *tree, const Tasks *tasks, int64_t capacity) {
+    int64_t L = tree->L, B = tree->B, J = tree->J, K = tasks->K;
+    size_t doubles = (size_t)(7 * L + 7 * B + 6 * J + 12 * K + 64 * 64 + 2 * 64);
+    f->block = malloc(sizeof(double) * doubles + sizeof(int64_t) * (size_t)(capacity + 1));
+    if (!f->block) return 0;
+    double *d = f->block;
+    f->fk_work = d; f->body_pos = d + 7 * L; f->body_quat = f->body_pos + 3 * B;
+    f->origin = f->body_quat + 4 * B; f->hinge = f->origin + 3 * J; f->point = f->hinge + 3 * J;
+    f->goal = f->point + 3 * K; f->pos_err = f->goal + 3 * K; f->rot_err = f->pos_err + 3 * K;
+    f->step_work = f->rot_err + 3 * K; f->step = f->step_work + 64 * 64 + 64;
+    f->rows_frame = (int64_t *)(d + doubles);
+    memset(f->rows_frame, 0, sizeof(int64_t) * (size_t)(capacity + 1));
+    f->capacity = capacity;
+    return 1;
+}
+
+/* FK of frame t at joint angles q, then each task's point, target and errors (the rotation vector of
+ * target * body^-1, the short way round). */
+static void frame_pose_and_errors(Frame *f, const Tree *tree, const Tasks *tasks, int64_t t, const double *q) {
+    int64_t K = tasks->K, S = tasks->S;
+    mimic_forward_kinematics(1, tree->L, tree->B, tree->J, tree->parent, tree->qidx, tree->off_pos, tree->off_quat,
+                             tree->axis, tree->body_link, tree->body_off_pos, tree->body_off_quat,
+                             tree->root_pos + 3 * t, tree->root_quat + 4 * t, q, f->body_pos, f->body_quat, f->origin,
+                             f->hinge, f->fk_work);
+    memcpy(f->goal, tasks->target_pos + 3 * K * t, sizeof(double) * (size_t)(3 * K));
+    for (int64_t s = 0; s < S; s++)
+        for (int c = 0; c < 3; c++)
+            f->goal[3 * tasks->slot_task[s] + c] =
+                f->body_pos[3 * tasks->slot_body[s] + c] + tasks->slot_offset[3 * (t * S + s) + c];
+    for (int64_t k = 0; k < K; k++) {
+        const double *bp = f->body_pos + 3 * tasks->task_body[k], *bq = f->body_quat + 4 * tasks->task_body[k];
+        for (int c = 0; c < 3; c++) {
+            f->point[3 * k + c] = bp[c];
+            f->pos_err[3 * k + c] = f->goal[3 * k + c] - bp[c];
+            f->rot_err[3 * k + c] = 0.0;
+        }
+        if (tasks->rot_w[k] > 0) {
+            double conj[4] = {bq[0], -bq[1], -bq[2], -bq[3]}, e[4];
+            quat_mul(tasks->target_quat + 4 * (t * K + k), conj, e);
+            double sign = e[0] < 0 ? -1.0 : 1.0;
+            double sin_half = sqrt(e[1] * e[1] + e[2] * e[2] + e[3] * e[3]);
+            double scale = sin_half > 1e-12 ? 2.0 * atan2(sin_half, sign * e[0]) / sin_half : 2.0;
+            for (int c = 0; c < 3; c++) f->rot_err[3 * k + c] = sign * e[c + 1] * scale;
+        }
+    }
+}
+
+/* One step of chain c at the frame's pose, with R constraint rows (row_jac (R, n_c), row_err (R,)), clipped to
+ * the limits; the posture term pulls toward nominal (J,). Returns the largest joint change. */
+static double frame_chain_step(Frame *f, const Tasks *tasks, const Chains *ch, int64_t c, int64_t J, double *q,
+                               const double *nominal, int64_t R, const double *row_jac, const double *row_err) {
+    int64_t n = ch->joint_start[c + 1] - ch->joint_start[c], m = ch->task_start[c + 1] - ch->task_start[c];
+    const int64_t *js = ch->joints + ch->joint_start[c];
+    mimic_chain_step(1, n, J, tasks->K, m, js, ch->tasks + ch->task_start[c], ch->moves + ch->moves_start[c],
+                     tasks->pos_w, tasks->rot_w, f->point, f->pos_err, f->rot_err, f->origin, f->hinge, q, nominal, 1,
+                     ch->damping, ch->posture_weight, R, f->rows_frame, row_jac, row_err, ch->max_step, f->step,
+                     f->step_work);
+    double moved = 0.0;
+    for (int64_t a = 0; a < n; a++) {
+        int64_t j = js[a];
+        double next = q[j] + f->step[a];
+        next = next < ch->lower[j] ? ch->lower[j] : (next > ch->upper[j] ? ch->upper[j] : next);
+        if (fabs(next - q[j]) > moved) moved = fabs(next - q[j]);
+        q[j] = next;
+    }
+    return moved;
+}
+
 /* The frames of one clip solved in order, each from the joint angles the frame before ended at: the plain
  * IK (no constraints) of retarget/ik.py, iterated per frame until no joint moves more than `tolerance` in
- * a step, or `iterations` steps (`first_iterations` for frame 0, which starts from `start`).
- *
- * Per step: forward kinematics of the frame; each task's target (position, or for an arm slot the current
- * shoulder body's position plus the slot's offset) and error (the rotation vector of target * body^-1,
- * the short way round); then for each chain mimic_chain_step and a clip to the joint limits. Chains are
- * given as ranges of chain_joints, chain_tasks and chain_moves (m_c tasks x n_c hinges, row-major) by their *_start
- * arrays (C + 1 entries each). q_out (T, J); used (T) the steps each frame took (all -1: out of memory).
- */
-void mimic_solve_in_order(
-    int64_t T, int64_t L, int64_t B, int64_t J, int64_t K, int64_t S, int64_t C,
-    const int64_t *parent, const int64_t *qidx, const double *off_pos, const double *off_quat, const double *axis,
-    const int64_t *body_link, const double *body_off_pos, const double *body_off_quat,
-    const double *root_pos, const double *root_quat,
-    const int64_t *task_body, const double *pos_w, const double *rot_w, const double *target_pos,
-    const double *target_quat, const int64_t *slot_task, const int64_t *slot_body, const double *slot_offset,
-    const int64_t *joint_start, const int64_t *chain_joints, const int64_t *task_start, const int64_t *chain_tasks,
-    const int64_t *moves_start, const double *chain_moves, const double *lower, const double *upper,
-    const double *nominal, double damping, double posture_weight, double max_step, int64_t first_iterations,
-    int64_t iterations, double tolerance, const double *start, double *q_out, int64_t *used) {
-    double *scratch = malloc(sizeof(double) * (size_t)(7 * L + 7 * B + 6 * J + 12 * K + 64 * 64 + 2 * 64 + J));
-    if (!scratch) {
+ * a step, or `iterations` steps (`first_iterations` for frame 0, which starts from `start`). Per step: the
+ * frame's pose and task errors, then one step of every chain. q_out (T, J); used (T) the steps each frame
+ * took (all -1: out of memory). */
+void mimic_solve_in_order(int64_t T, const Tree *tree, const Tasks *tasks, const Chains *ch, const double *nominal,
+                          int64_t first_iterations, int64_t iterations, double tolerance, const double *start,
+                          double *q_out, int64_t *used) {
+    Frame f;
+    int64_t J = tree->J;
+    double *q = malloc(sizeof(double) * (size_t)J);
+    if (!q || !frame_alloc(&f, tree, tasks, 0)) {
+        free(q);
         for (int64_t t = 0; t < T; t++) used[t] = -1;
         return;
     }
-    double *fk_work = scratch, *body_pos = fk_work + 7 * L, *body_quat = body_pos + 3 * B;
-    double *origin = body_quat + 4 * B, *hinge = origin + 3 * J, *point = hinge + 3 * J;
-    double *goal = point + 3 * K, *pos_err = goal + 3 * K, *rot_err = pos_err + 3 * K;
-    double *step_work = rot_err + 3 * K, *step = step_work + 64 * 64 + 64, *q = step + 64;
     memcpy(q, start, sizeof(double) * (size_t)J);
     for (int64_t t = 0; t < T; t++) {
         int64_t budget = t == 0 ? first_iterations : iterations, it = 0;
         for (; it < budget; it++) {
-            mimic_forward_kinematics(1, L, B, J, parent, qidx, off_pos, off_quat, axis, body_link, body_off_pos,
-                                     body_off_quat, root_pos + 3 * t, root_quat + 4 * t, q, body_pos, body_quat,
-                                     origin, hinge, fk_work);
-            memcpy(goal, target_pos + 3 * K * t, sizeof(double) * (size_t)(3 * K));
-            for (int64_t s = 0; s < S; s++)
-                for (int c = 0; c < 3; c++)
-                    goal[3 * slot_task[s] + c] = body_pos[3 * slot_body[s] + c] + slot_offset[3 * (t * S + s) + c];
-            for (int64_t k = 0; k < K; k++) {
-                const double *bp = body_pos + 3 * task_body[k], *bq = body_quat + 4 * task_body[k];
-                for (int c = 0; c < 3; c++) {
-                    point[3 * k + c] = bp[c];
-                    pos_err[3 * k + c] = goal[3 * k + c] - bp[c];
-                    rot_err[3 * k + c] = 0.0;
-                }
-                if (rot_w[k] > 0) {
-                    double conj[4] = {bq[0], -bq[1], -bq[2], -bq[3]}, e[4];
-                    quat_mul(target_quat + 4 * (t * K + k), conj, e);
-                    double sign = e[0] < 0 ? -1.0 : 1.0;
-                    double sin_half = sqrt(e[1] * e[1] + e[2] * e[2] + e[3] * e[3]);
-                    double scale = sin_half > 1e-12 ? 2.0 * atan2(sin_half, sign * e[0]) / sin_half : 2.0;
-                    for (int c = 0; c < 3; c++) rot_err[3 * k + c] = sign * e[c + 1] * scale;
-                }
-            }
+            frame_pose_and_errors(&f, tree, tasks, t, q);
             double moved = 0.0;
-            for (int64_t c = 0; c < C; c++) {
-                int64_t n = joint_start[c + 1] - joint_start[c], m = task_start[c + 1] - task_start[c];
-                const int64_t *js = chain_joints + joint_start[c];
-                mimic_chain_step(1, n, J, K, m, js, chain_tasks + task_start[c], chain_moves + moves_start[c], pos_w,
-                                 rot_w, point, pos_err, rot_err, origin, hinge, q, nominal, 1, damping, posture_weight,
-                                 0, NULL, NULL, NULL, max_step, step, step_work);
-                for (int64_t a = 0; a < n; a++) {
-                    int64_t j = js[a];
-                    double next = q[j] + step[a];
-                    next = next < lower[j] ? lower[j] : (next > upper[j] ? upper[j] : next);
-                    if (fabs(next - q[j]) > moved) moved = fabs(next - q[j]);
-                    q[j] = next;
-                }
+            for (int64_t c = 0; c < ch->C; c++) {
+                double m = frame_chain_step(&f, tasks, ch, c, J, q, nominal, 0, NULL, NULL);
+                if (m > moved) moved = m;
             }
             if (moved < tolerance) { it++; break; }
         }
         used[t] = it;
         memcpy(q_out + J * t, q, sizeof(double) * (size_t)J);
     }
-    free(scratch);
+    free(q);
+    free(f.block);
 }
 
 #define EPS 1e-12
@@ -413,6 +471,195 @@ void mimic_angular_velocity(int64_t T, int64_t N, const double *quat, double dt,
             for (int k = 0; k < 3; k++) w[k] = rel[k + 1] * scale / span;
         }
     }
+}
+
+/* The robot's collision geometry and the constraint settings (retarget/constraints.py gives the math). */
+typedef struct {
+    const int64_t *geom_body;
+    const double *start, *end, *radius;
+    const int64_t *pairs;    /* (P, 2) geoms checked for self-collision */
+    const uint8_t *mask;     /* (B, J) 1 where hinge j moves body b */
+    const uint8_t *yielding; /* (C,) chains that move out of the way of the others */
+    double weight, stride;
+} Collision;
+
+/* Rows of one constraint place, appended per chain (rows of chain c at row_jac + c cap 64, stride n_c). */
+typedef struct {
+    int64_t cap, *count, *frame; /* count (C,); frame (C, cap): the frame each row acts on */
+    double *jac, *err;           /* (C, cap, 64) and (C, cap) */
+} Rows;
+
+/* rate[a] += sign * (the rate at which hinge a of chain c moves `point` on `body` along dir):
+ * axis . (point x dir) + dir . (origin x axis), where the hinge moves the body. */
+static void add_rates(double *rate, const Chains *ch, int64_t c, int64_t J, const double *origin, const double *hinge,
+                      const uint8_t *mask, int64_t body, const double *point, const double *dir, double sign) {
+    int64_t n = ch->joint_start[c + 1] - ch->joint_start[c];
+    const int64_t *js = ch->joints + ch->joint_start[c];
+    double pxu[3] = {point[1] * dir[2] - point[2] * dir[1], point[2] * dir[0] - point[0] * dir[2],
+                     point[0] * dir[1] - point[1] * dir[0]};
+    for (int64_t a = 0; a < n; a++) {
+        int64_t j = js[a];
+        if (!mask[body * J + j]) continue;
+        const double *ax = hinge + 3 * j, *o = origin + 3 * j;
+        double oxa[3] = {o[1] * ax[2] - o[2] * ax[1], o[2] * ax[0] - o[0] * ax[2], o[0] * ax[1] - o[1] * ax[0]};
+        rate[a] += sign * (ax[0] * pxu[0] + ax[1] * pxu[1] + ax[2] * pxu[2] + dir[0] * oxa[0] + dir[1] * oxa[1] +
+                           dir[2] * oxa[2]);
+    }
+}
+
+static int chain_moves_body(const Chains *ch, int64_t c, int64_t J, const uint8_t *mask, int64_t body) {
+    for (int64_t k = ch->joint_start[c]; k < ch->joint_start[c + 1]; k++)
+        if (mask[body * J + ch->joints[k]]) return 1;
+    return 0;
+}
+
+static double *new_row(Rows *rows, const Chains *ch, int64_t c, int64_t t, double **err) {
+    if (rows->count[c] >= rows->cap) return NULL;
+    int64_t r = rows->count[c]++, n = ch->joint_start[c + 1] - ch->joint_start[c];
+    rows->frame[c * rows->cap + r] = t;
+    *err = rows->err + c * rows->cap + r;
+    double *jac = rows->jac + c * rows->cap * 64 + r * n;
+    memset(jac, 0, sizeof(double) * (size_t)n);
+    return jac;
+}
+
+/* Self-collision at one place: geoms of `pair` at a frame's pose keep a distance >= clearance. Returns what is
+ * missing (clearance - distance); with rows, a violated place gives each chain that moves it a row: the rate
+ * of the distance (p's rate along n minus q's), asked for min(missing, stride) shared among the movers (only
+ * the yielding chains when one of them moves it). */
+static double self_place(const double *body_pos, const double *body_quat, const double *origin, const double *hinge,
+                         int64_t J, const Chains *ch, const Collision *col, int64_t pair, double clearance, int64_t t,
+                         Rows *rows) {
+    int64_t g[2] = {col->pairs[2 * pair], col->pairs[2 * pair + 1]};
+    double ends[4][3], p[3], q[3], normal[3];
+    for (int k = 0; k < 2; k++) {
+        int64_t b = col->geom_body[g[k]];
+        to_world(body_pos + 3 * b, body_quat + 4 * b, col->start + 3 * g[k], ends[2 * k]);
+        to_world(body_pos + 3 * b, body_quat + 4 * b, col->end + 3 * g[k], ends[2 * k + 1]);
+    }
+    double missing = clearance - capsule_pair(ends[0], ends[1], col->radius[g[0]], ends[2], ends[3],
+                                              col->radius[g[1]], p, q, normal);
+    if (!rows || missing <= 0) return missing;
+    int64_t bi = col->geom_body[g[0]], bj = col->geom_body[g[1]], movers = 0, yielders = 0;
+    for (int64_t c = 0; c < ch->C; c++) {
+        int moves = chain_moves_body(ch, c, J, col->mask, bi) || chain_moves_body(ch, c, J, col->mask, bj);
+        movers += moves;
+        yielders += moves && col->yielding[c];
+    }
+    double share = 1.0 / (double)(yielders ? yielders : (movers ? movers : 1));
+    for (int64_t c = 0; c < ch->C; c++) {
+        int moves = chain_moves_body(ch, c, J, col->mask, bi) || chain_moves_body(ch, c, J, col->mask, bj);
+        if (!moves || (yielders && !col->yielding[c])) continue;
+        double *err, *jac = new_row(rows, ch, c, t, &err);
+        if (!jac) continue;
+        add_rates(jac, ch, c, J, origin, hinge, col->mask, bi, p, normal, 1.0);
+        add_rates(jac, ch, c, J, origin, hinge, col->mask, bj, q, normal, -1.0);
+        int64_t n = ch->joint_start[c + 1] - ch->joint_start[c];
+        for (int64_t a = 0; a < n; a++) jac[a] *= col->weight;
+        *err = (missing < col->stride ? missing : col->stride) * share * col->weight;
+    }
+    return missing;
+}
+
+/* Floor at one place: the lowest surface point of `geom` (its lower axis end, a radius down) keeps z >=
+ * clearance. Returns what is missing; with rows, a violated place gives each chain that moves the geom a
+ * row: that end's rate along +z, asked for min(missing, stride). */
+static double floor_place(const double *body_pos, const double *body_quat, const double *origin, const double *hinge,
+                          int64_t J, const Chains *ch, const Collision *col, int64_t geom, double clearance, int64_t t,
+                          Rows *rows) {
+    int64_t b = col->geom_body[geom];
+    double a0[3], a1[3], up[3] = {0.0, 0.0, 1.0};
+    to_world(body_pos + 3 * b, body_quat + 4 * b, col->start + 3 * geom, a0);
+    to_world(body_pos + 3 * b, body_quat + 4 * b, col->end + 3 * geom, a1);
+    const double *low = a0[2] <= a1[2] ? a0 : a1;
+    double missing = clearance - (low[2] - col->radius[geom]);
+    if (!rows || missing <= 0) return missing;
+    for (int64_t c = 0; c < ch->C; c++) {
+        if (!chain_moves_body(ch, c, J, col->mask, b)) continue;
+        double *err, *jac = new_row(rows, ch, c, t, &err);
+        if (!jac) continue;
+        add_rates(jac, ch, c, J, origin, hinge, col->mask, b, low, up, 1.0);
+        int64_t n = ch->joint_start[c + 1] - ch->joint_start[c];
+        for (int64_t a = 0; a < n; a++) jac[a] *= col->weight;
+        *err = (missing < col->stride ? missing : col->stride) * col->weight;
+    }
+    return missing;
+}
+
+/* What N places (kind 0: self-collision pairs, 1: floor geoms) at frames `frame` of (T, B) poses and (T, J)
+ * hinge frames miss, into missing (N,), and with rows not NULL their rows per chain. */
+void mimic_constraint_rows(int64_t N, int64_t kind, const int64_t *frame, const int64_t *item, const double *clearance,
+                           int64_t B, int64_t J, const double *body_pos, const double *body_quat, const double *origin,
+                           const double *hinge, const Chains *ch, const Collision *col, double *missing, Rows *rows) {
+    if (rows) memset(rows->count, 0, sizeof(int64_t) * (size_t)ch->C);
+    for (int64_t n = 0; n < N; n++) {
+        int64_t t = frame[n];
+        const double *bp = body_pos + 3 * B * t, *bq = body_quat + 4 * B * t, *o = origin + 3 * J * t,
+                     *h = hinge + 3 * J * t;
+        missing[n] = kind == 0 ? self_place(bp, bq, o, h, J, ch, col, item[n], clearance[n], t, rows)
+                               : floor_place(bp, bq, o, h, J, ch, col, item[n], clearance[n], t, rows);
+    }
+}
+
+/* The frames near a constraint solved again with it, each on its own (retarget/physical.py): from its plain
+ * solution `reference` (F, J), in rounds of `round` constrained steps (the posture pulls toward the reference;
+ * only the chains with rows step), until every place of the frame misses its bound by at most `settled` or
+ * `iterations` steps are done. The places of frame i are self_start[i] .. self_start[i + 1] of self_pair and
+ * self_clear, and likewise for the floor. q_out (F, J) and the bodies there (F, B, 3|4). Returns 0, or -1
+ * when out of memory. */
+int64_t mimic_refine(int64_t F, const int64_t *frames, const Tree *tree, const Tasks *tasks, const Chains *ch,
+                     const Collision *col, const double *reference, const int64_t *self_start,
+                     const int64_t *self_pair, const double *self_clear, const int64_t *floor_start,
+                     const int64_t *floor_geom, const double *floor_clear, int64_t iterations, int64_t round,
+                     double settled, int64_t capacity, double *q_out, double *body_pos_out, double *body_quat_out) {
+    int64_t J = tree->J, B = tree->B, C = ch->C;
+    Frame f;
+    Rows rows = {capacity, malloc(sizeof(int64_t) * (size_t)C), malloc(sizeof(int64_t) * (size_t)(C * capacity + 1)),
+                 malloc(sizeof(double) * (size_t)(C * capacity * 64 + 1)),
+                 malloc(sizeof(double) * (size_t)(C * capacity + 1))};
+    if (!rows.count || !rows.frame || !rows.jac || !rows.err || !frame_alloc(&f, tree, tasks, capacity)) {
+        free(rows.count); free(rows.frame); free(rows.jac); free(rows.err);
+        return -1;
+    }
+    for (int64_t i = 0; i < F; i++) {
+        int64_t t = frames[i];
+        double *q = q_out + J * i;
+        const double *ref = reference + J * i;
+        memcpy(q, ref, sizeof(double) * (size_t)J);
+        for (int64_t it = 0;; it++) {
+            frame_pose_and_errors(&f, tree, tasks, t, q);
+            if (it == iterations) break;
+            if (it > 0 && it % round == 0) {
+                double worst = 0.0;
+                for (int64_t k = self_start[i]; k < self_start[i + 1]; k++) {
+                    double m = self_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, self_pair[k],
+                                          self_clear[k], 0, NULL);
+                    if (m > worst) worst = m;
+                }
+                for (int64_t k = floor_start[i]; k < floor_start[i + 1]; k++) {
+                    double m = floor_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, floor_geom[k],
+                                           floor_clear[k], 0, NULL);
+                    if (m > worst) worst = m;
+                }
+                if (worst <= settled) break;
+            }
+            memset(rows.count, 0, sizeof(int64_t) * (size_t)C);
+            for (int64_t k = self_start[i]; k < self_start[i + 1]; k++)
+                self_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, self_pair[k], self_clear[k], 0,
+                           &rows);
+            for (int64_t k = floor_start[i]; k < floor_start[i + 1]; k++)
+                floor_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, floor_geom[k], floor_clear[k], 0,
+                            &rows);
+            for (int64_t c = 0; c < C; c++)
+                if (rows.count[c] > 0)
+                    frame_chain_step(&f, tasks, ch, c, J, q, ref, rows.count[c], rows.jac + c * capacity * 64,
+                                     rows.err + c * capacity);
+        }
+        memcpy(body_pos_out + 3 * B * i, f.body_pos, sizeof(double) * (size_t)(3 * B));
+        memcpy(body_quat_out + 4 * B * i, f.body_quat, sizeof(double) * (size_t)(4 * B));
+    }
+    free(rows.count); free(rows.frame); free(rows.jac); free(rows.err); free(f.block);
+    return 0;
 }
 
 static inline int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }

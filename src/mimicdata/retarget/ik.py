@@ -1,10 +1,12 @@
-"""Damped Gauss-Newton IK over limb chains, solved for every frame at once.
+"""Damped Gauss-Newton IK over limb chains.
 
 The floating base is placed from the human pelvis beforehand, so each limb
 is a small independent least-squares problem (6 or 7 hinges, a few targets).
-Frames are stacked: one iteration is one FK pass over all frames and, per chain,
-one compiled loop over the frames (kernels.chain_step) that forms each frame's
-normal equations and solves them by Cholesky, whatever the clip length.
+solve_ik stacks frames: one iteration is one FK pass over all frames and, per
+chain, one compiled loop over the frames (kernels.chain_step) that forms each
+frame's normal equations and solves them by Cholesky. The retarget solves its
+frames one after another instead (problem.IkProblem.solve_in_order, and
+kernels.refine for the constrained frames), with the same step.
 
 Inequalities (collision, floor) enter as extra rows of the same least squares,
 weighted heavily and switched on per frame only where violated: a stiff
@@ -25,7 +27,7 @@ from typing import Protocol
 import numpy as np
 
 from .. import kernels
-from ..geometry.rotations import cross, quat_conjugate, quat_multiply, quat_to_rotvec
+from ..geometry.rotations import quat_conjugate, quat_multiply, quat_to_rotvec
 from ..robot import RobotModel
 
 # Largest change of one joint in one iteration (rad): keeps a far start from
@@ -80,32 +82,6 @@ class SparseRows:
     err: np.ndarray  # (N,)
 
 
-class Constraint(Protocol):
-    """Extra rows for each chain, from the current pose (None: nothing for that chain)."""
-
-    def rows(self, robot: RobotModel, kin: Kinematics, chains: list[Chain]) -> list[SparseRows | None]: ...
-
-    def at(self, frames: slice | np.ndarray) -> Constraint:
-        """The same constraint on the frames a slice or an index array picks."""
-
-
-def directional_rates(
-    robot: RobotModel,
-    kin: Kinematics,
-    chain: Chain,
-    frame: np.ndarray,
-    bodies: np.ndarray,
-    points: np.ndarray,
-    directions: np.ndarray,
-) -> np.ndarray:
-    """(N, n) rate at which each chain hinge moves point (N, 3) on body (N,) at frame (N,) along (N, 3)."""
-    js = chain.joints
-    axis, origin = kin.axis[frame][:, js], kin.origin[frame][:, js]  # (N, n, 3)
-    rate = np.einsum("njk,nk->nj", axis, cross(points, directions))
-    rate += np.einsum("njk,nk->nj", cross(origin, axis), directions)
-    return rate * robot.body_joint_mask[np.ix_(bodies, js)]
-
-
 def _error_vectors(
     targets: TargetFn, bodies: np.ndarray, oriented: np.ndarray, body_pos: np.ndarray, body_quat: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +114,11 @@ class IkResult:
     orientation_error: np.ndarray  # (T, K) radians; 0 for tasks without an orientation target
 
 
+def chain_joints(chains: list[Chain]) -> tuple[np.ndarray, np.ndarray]:
+    """The chains' hinges concatenated, and where each chain's start (C + 1,), as the kernels take them."""
+    return np.cumsum([0, *(len(c.joints) for c in chains)]), np.concatenate([c.joints for c in chains])
+
+
 def make_chains(robot: RobotModel, tasks: list[Task], groups: list[list[int]]) -> list[Chain]:
     """Each group of tasks drives the hinges above its bodies not claimed by an earlier group."""
     claimed = np.zeros(robot.num_joints, dtype=bool)
@@ -162,16 +143,13 @@ def solve_ik(
     damping: float,
     posture_weight: float,
     nominal: np.ndarray,
-    constraints: tuple[Constraint, ...] = (),
     max_step: float = MAX_STEP,
 ) -> IkResult:
     """Joint angles within limits that best reach the targets, the base held where it is.
 
     `targets` is called every iteration, so a target may follow the current
     pose (an arm target anchored at the robot's own shoulder, say). The posture
-    term pulls toward `nominal`, one posture (J,) or one per frame (T, J). With
-    `constraints`, an iteration steps only the chains they have rows for: the
-    solve corrects a solution, it does not go on polishing the rest of it.
+    term pulls toward `nominal`, one posture (J,) or one per frame (T, J).
     """
     T = joint_pos.shape[0]
     if T > _CHUNK:
@@ -189,7 +167,6 @@ def solve_ik(
                 damping=damping,
                 posture_weight=posture_weight,
                 nominal=nominal if nominal.ndim == 1 else nominal[t0 : t0 + _CHUNK],
-                constraints=tuple(c.at(slice(t0, t0 + _CHUNK)) for c in constraints),
                 max_step=max_step,
             )
             for t0 in range(0, T, _CHUNK)
@@ -211,20 +188,13 @@ def solve_ik(
         pos_err, rot_err = _error_vectors(targets, bodies, oriented, body_pos, body_quat)
         if it == iterations:
             break
-        kin = Kinematics(body_pos, body_quat, origin, axis)
-        extra = [c.rows(robot, kin, chains) for c in constraints]
+        no_rows = (np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0))
         steps = []
-        for c, chain in enumerate(chains):
-            rows = [r for per_chain in extra if (r := per_chain[c]) is not None]
-            if constraints and not rows:
-                continue  # a constrained solve moves only the chains its constraints push
+        for chain in chains:
             moves = robot.body_joint_mask[np.ix_(bodies[list(chain.tasks)], chain.joints)]
-            stacked = (np.concatenate([r.frame for r in rows]) if rows else np.zeros(0, np.int64),
-                       np.concatenate([r.jac for r in rows]) if rows else np.zeros((0, len(chain.joints))),
-                       np.concatenate([r.err for r in rows]) if rows else np.zeros(0))
             steps.append((chain, kernels.chain_step(
                 chain.joints, np.array(chain.tasks), moves, pos_w, rot_w, p, pos_err, rot_err, origin, axis, q,
-                nominal, damping, posture_weight, stacked, max_step)))
+                nominal, damping, posture_weight, no_rows, max_step)))
         for chain, step in steps:
             q[:, chain.joints] = np.clip(
                 q[:, chain.joints] + step, robot.joint_lower[chain.joints], robot.joint_upper[chain.joints]

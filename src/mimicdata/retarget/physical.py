@@ -21,9 +21,10 @@ from dataclasses import replace
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
+from .. import kernels
 from ..robot import RobotModel
 from ..robot.collision import CollisionGeometry
-from .constraints import Floor, Places, SelfCollision
+from .constraints import STRIDE, Places
 from .formats import ConstraintSettings
 from .ik import IkResult
 from .problem import IkProblem
@@ -106,7 +107,7 @@ def _refine(
     body_pos, body_quat = solved.body_pos, solved.body_quat
     T = len(solved.joint_pos)
     near = np.zeros(T, dtype=bool)
-    built: list[tuple[type[SelfCollision] | type[Floor], Places, dict]] = []
+    places = {}
     if settings.self_collision is not None and len(geometry.pairs):
         margin = np.minimum(settings.self_collision.margin, 0.5 * geometry.rest_distance)
         # Exact within reach; farther, the bounding-sphere lower bound, which the raised clearances below
@@ -114,10 +115,8 @@ def _refine(
         distance = geometry.near_pair_distances(body_pos, body_quat, margin.max() + PAIR_REACH)  # (T, P)
         push = smooth_envelope(np.maximum(margin - distance, 0.0), fps)
         near |= (push > SETTLED).any(axis=1)
-        yielding = tuple(name in settings.self_collision.yielding for name in problem.config.chains)
         clearance = np.where(push > 0, distance + push, margin)
-        places = Places.where(distance < clearance + PAIR_REACH, clearance)
-        built.append((SelfCollision, places, dict(pairs=geometry.pairs, yielding=yielding)))
+        places["self"] = Places.where(distance < clearance + PAIR_REACH, clearance)
     if settings.floor is not None:
         geoms = floor_geoms(robot, geometry, problem, settings.floor.chains)
         lowest = np.full((T, geometry.num_geoms), np.inf)
@@ -125,26 +124,30 @@ def _refine(
         push = smooth_envelope(np.maximum(settings.floor.margin - lowest, 0.0), fps)
         near |= (push > SETTLED).any(axis=1)
         clearance = np.where(push > 0, lowest + push, settings.floor.margin)
-        built.append((Floor, Places.where(lowest < clearance + PAIR_REACH, clearance), {}))
+        places["floor"] = Places.where(lowest < clearance + PAIR_REACH, clearance)
     picked = np.flatnonzero(near)
     if not len(picked):
         return solved
-    all_constraints = tuple(kind(geometry=geometry, places=places, weight=settings.weight, **extra)
-                            for kind, places, extra in built)
+
+    def by_frame(found: Places | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The places of the picked frames, grouped by frame: where each frame's start (F + 1,), item, clearance."""
+        if found is None:
+            return np.zeros(len(picked) + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        keep = near[found.frame]
+        frames = found.frame[keep]
+        return np.searchsorted(frames, np.append(picked, T)), found.item[keep], found.clearance[keep]
+
+    yielding = settings.self_collision.yielding if settings.self_collision is not None else []
+    collision = kernels.Collision(
+        geometry.body, geometry.start, geometry.end, geometry.radius, geometry.pairs, robot.body_joint_mask,
+        np.array([name in yielding for name in problem.config.chains]), settings.weight, STRIDE,
+    )
     reference = solved.joint_pos
+    refined, refined_pos, refined_quat = kernels.refine(
+        problem.kernel_clip(robot), (problem.config.solver.damping, settings.posture_weight, settings.max_step),
+        collision, picked, reference[picked], by_frame(places.get("self")), by_frame(places.get("floor")),
+        (settings.iterations, ROUND, SETTLED),
+    )
     joint_pos, body_pos, body_quat = reference.copy(), body_pos.copy(), body_quat.copy()
-    done = 0
-    # Rounds of a few iterations; a frame whose bounds all hold leaves the next round.
-    while done < settings.iterations and len(picked):
-        rounds = min(ROUND, settings.iterations - done)
-        constraints = tuple(c.at(picked) for c in all_constraints)
-        step = problem.solve(robot, picked, start=joint_pos[picked], constraints=constraints, iterations=rounds,
-                             posture=(reference[picked], settings.posture_weight), max_step=settings.max_step)
-        joint_pos[picked], body_pos[picked], body_quat[picked] = step.joint_pos, step.body_pos, step.body_quat
-        done += rounds
-        still = np.zeros(len(picked), dtype=bool)
-        for c in constraints:
-            short = c.shortfall(step.body_pos, step.body_quat) > SETTLED
-            still[c.places.frame[short]] = True
-        picked = picked[still]
+    joint_pos[picked], body_pos[picked], body_quat[picked] = refined, refined_pos, refined_quat
     return replace(solved, joint_pos=joint_pos, body_pos=body_pos, body_quat=body_quat)

@@ -10,7 +10,7 @@ from .. import kernels
 from ..geometry.rotations import quat_continuity, quat_normalize
 from ..robot import RobotModel
 from .formats import RetargetConfig
-from .ik import MAX_STEP, Chain, Constraint, IkResult, Task, solve_ik, task_errors
+from .ik import MAX_STEP, Chain, IkResult, Task, chain_joints, solve_ik, task_errors
 
 FIRST_FRAME = 4  # times the solver's iterations the first frame of a clip may take, from the nominal posture
 
@@ -51,15 +51,10 @@ class IkProblem:
         robot: RobotModel,
         frames: slice | np.ndarray = slice(None),
         start: np.ndarray | None = None,
-        constraints: tuple[Constraint, ...] = (),
         iterations: int | None = None,
-        posture: tuple[np.ndarray, float] | None = None,
-        max_step: float = MAX_STEP,
     ) -> IkResult:
-        """Solve the frames a slice or index array picks, from `start` joint angles (default: the nominal
-        posture), with the solver's iterations unless told otherwise. Constraints are given for the
-        picked frames; `posture` (reference (T, J) for the picked frames, weight) replaces the pull
-        toward the nominal posture."""
+        """The plain solve of the frames a slice or index array picks, all at once (ik.solve_ik), from `start`
+        joint angles (default: the nominal posture), with the solver's iterations unless told otherwise."""
         root_pos, root_quat = self.root_pos[frames], self.root_quat[frames]
         start = np.broadcast_to(self.nominal, (len(root_pos), robot.num_joints)) if start is None else start
         solver = self.config.solver
@@ -73,10 +68,8 @@ class IkProblem:
             start,
             iterations=solver.iterations if iterations is None else iterations,
             damping=solver.damping,
-            posture_weight=solver.posture_weight if posture is None else posture[1],
-            nominal=self.nominal if posture is None else posture[0],
-            constraints=constraints,
-            max_step=max_step,
+            posture_weight=solver.posture_weight,
+            nominal=self.nominal,
         )
 
     def solve_in_order(self, robot: RobotModel) -> IkResult:
@@ -91,29 +84,34 @@ class IkProblem:
         away; it takes 0.13 s where the batched solve took 0.33 s. Solved in order, an arm keeps to the
         branch it is on instead of each frame finding its own (CMU 131_01: self-collision frames 0.9% -> 0).
         """
-        solver, T = self.config.solver, len(self.root_pos)
-        bodies = np.array([t.body for t in self.tasks])
-        layout = kernels.ChainLayout(
-            joint_start=np.cumsum([0, *(len(c.joints) for c in self.chains)]),
-            joints=np.concatenate([c.joints for c in self.chains]),
-            task_start=np.cumsum([0, *(len(c.tasks) for c in self.chains)]),
-            tasks=np.concatenate([np.array(c.tasks, dtype=np.int64) for c in self.chains]),
-            moves_start=np.cumsum([0, *(len(c.joints) * len(c.tasks) for c in self.chains)]),
-            moves=np.concatenate([robot.body_joint_mask[np.ix_(bodies[list(c.tasks)], c.joints)].ravel()
-                                  for c in self.chains]).astype(float),
-        )
-        slots = self.targets.arm_slots
-        slot_arrays = (np.array([k for k, _, _ in slots], dtype=np.int64), np.array([b for _, b, _ in slots], dtype=np.int64),
-                       np.stack([o for _, _, o in slots], axis=1) if slots else np.zeros((T, 0, 3)))
-        root_quat = quat_continuity(quat_normalize(self.root_quat))
+        solver = self.config.solver
         start = np.clip(self.nominal, robot.joint_lower, robot.joint_upper)
         q, _ = kernels.solve_in_order(
-            robot.kernel_tree, self.root_pos, root_quat,
-            (bodies, np.sqrt([t.position_weight for t in self.tasks]), np.sqrt([t.orientation_weight for t in self.tasks])),
-            (self.targets.positions, self.targets.orientations), slot_arrays, layout,
-            (robot.joint_lower, robot.joint_upper), self.nominal,
-            (solver.damping, solver.posture_weight, MAX_STEP, FIRST_FRAME * solver.iterations, solver.iterations,
-             solver.tolerance), start,
+            self.kernel_clip(robot), (solver.damping, solver.posture_weight, MAX_STEP), self.nominal,
+            (FIRST_FRAME * solver.iterations, solver.iterations, solver.tolerance), start,
         )
         body_pos, body_quat = robot.forward_kinematics(self.root_pos, self.root_quat, q)
         return IkResult(q, body_pos, body_quat, *task_errors(self.tasks, self.targets, body_pos, body_quat))
+
+    def kernel_clip(self, robot: RobotModel) -> kernels.Clip:
+        """The problem as the compiled per-frame solvers read it (kernels.Clip)."""
+        T = len(self.root_pos)
+        bodies = np.array([t.body for t in self.tasks])
+        slots = self.targets.arm_slots
+        return kernels.Clip(
+            tree=robot.kernel_tree,
+            root=(self.root_pos, quat_continuity(quat_normalize(self.root_quat))),
+            tasks=(bodies, np.sqrt([t.position_weight for t in self.tasks]),
+                   np.sqrt([t.orientation_weight for t in self.tasks])),
+            targets=(self.targets.positions, self.targets.orientations),
+            slots=(np.array([k for k, _, _ in slots], dtype=np.int64), np.array([b for _, b, _ in slots], dtype=np.int64),
+                   np.stack([o for _, _, o in slots], axis=1) if slots else np.zeros((T, 0, 3))),
+            chains=(*chain_joints(self.chains),
+                    np.cumsum([0, *(len(c.tasks) for c in self.chains)]),
+                    np.concatenate([np.array(c.tasks, dtype=np.int64) for c in self.chains]),
+                    np.cumsum([0, *(len(c.joints) * len(c.tasks) for c in self.chains)]),
+                    np.concatenate([robot.body_joint_mask[np.ix_(bodies[list(c.tasks)], c.joints)].ravel()
+                                    for c in self.chains]).astype(float)),
+            limits=(robot.joint_lower, robot.joint_upper),
+        )
+
