@@ -89,18 +89,6 @@ def test_near_pair_distances_are_exact_within_reach_and_a_lower_bound_beyond(rob
     assert np.all(near[~close] > within) and np.all(near[~close] <= exact[~close] + 1e-12)
 
 
-def test_distances_at_listed_places_are_the_pair_distances_there(robot):
-    root, quat, q = _random_poses(robot, 10, seed=4)
-    body_pos, body_quat = robot.forward_kinematics(root, quat, q)
-    geometry = robot.collision
-    every = geometry.pair_distances(body_pos, body_quat)
-    rng = np.random.default_rng(5)
-    frame, pair = rng.integers(0, 10, 300), rng.integers(0, len(geometry.pairs), 300)
-    found = geometry.distances_at(body_pos, body_quat, frame, geometry.pairs[pair, 0], geometry.pairs[pair, 1])
-    for name in ("distance", "closest_first", "closest_second", "normal"):
-        np.testing.assert_allclose(getattr(found, name), getattr(every, name)[frame, pair], atol=1e-12, err_msg=name)
-
-
 def test_pairs_leave_out_neighbours_and_what_touches_at_rest(robot):
     geometry = robot.collision
     names = {frozenset((geometry.names[i], geometry.names[j])) for i, j in geometry.pairs}

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mimicdata import kernels
 from mimicdata.geometry.rotations import rotate_vector
 from mimicdata.retarget import load_retarget_config
-from mimicdata.retarget.constraints import STRIDE, Floor, Places, SelfCollision
-from mimicdata.retarget.ik import Kinematics, Task, make_chains
+from mimicdata.retarget.constraints import STRIDE, Places, compiled_settings
+from mimicdata.retarget.ik import Task, chain_joints, make_chains
 from mimicdata.retarget.physical import floor_geoms, smooth_envelope
 from mimicdata.retarget.speed import limit_joint_speed
 from mimicdata.retarget.stance import BALL, HEEL, FootParts, contact_runs, lock_planted_feet
@@ -26,10 +27,19 @@ def _chains(robot):
     return make_chains(robot, tasks, [[order.index(r) for r in c.tasks] for c in config.chains.values()])
 
 
-def _kinematics(robot, q):
+def _pose(robot, q):
+    """Bodies, hinge origins and axes of joint angles q, the base 0.8 m up: (pose, root_pos, root_quat)."""
     T = len(q)
     root_pos, root_quat = np.tile([0.0, 0.0, 0.8], (T, 1)), np.tile(IDENTITY, (T, 1))
-    return Kinematics(*robot.joint_frames(root_pos, root_quat, q)), root_pos, root_quat
+    return robot.joint_frames(root_pos, root_quat, q), root_pos, root_quat
+
+
+def _rows(kind, places, pose, chains, robot, yielding):
+    """Each chain's rows (frame, jac, err) or None, from the compiled rows (kernels.c's self_place, floor_place)."""
+    settings = compiled_settings(robot, robot.collision, yielding, 1.0)
+    _, rows = kernels.constraint_rows(kind, (places.frame, places.item, places.clearance), pose, chain_joints(chains),
+                                      settings)
+    return rows
 
 
 def _arms_crossed(robot, frames=1):
@@ -45,8 +55,8 @@ def _arms_crossed(robot, frames=1):
 def test_collision_rows_are_the_finite_differences_of_the_pair_distance(robot):
     geometry = robot.collision
     q = _arms_crossed(robot)
-    kin, root_pos, root_quat = _kinematics(robot, q)
-    distance = geometry.pair_distances(kin.body_pos, kin.body_quat).distance[0]
+    pose, root_pos, root_quat = _pose(robot, q)
+    distance = geometry.pair_distances(pose[0], pose[1]).distance[0]
     names = [f"{geometry.names[i]}/{geometry.names[j]}" for i, j in geometry.pairs]
     pair = int(np.argmin(distance))
     assert distance[pair] < -0.01 and "left_" in names[pair] and "right_" in names[pair]
@@ -54,18 +64,19 @@ def test_collision_rows_are_the_finite_differences_of_the_pair_distance(robot):
     config = load_retarget_config(robot.name)
     yielding = tuple(name in config.constraints.self_collision.yielding for name in config.chains)
     places = Places(np.array([0]), np.array([pair]), np.array([0.02]), 1)
-    rows = SelfCollision(geometry, places, 1.0, geometry.pairs, yielding).rows(robot, kin, chains)
+    rows = _rows(kernels.SELF, places, pose, chains, robot, yielding)
     assert [r is not None for r in rows] == list(yielding)  # the arms move out of each other's way, not the waist
     checked = 0
     for chain, found in zip(chains, rows):
         if found is None:
             continue
-        assert found.err[0] == pytest.approx(0.5 * STRIDE)  # half each, at most a stride per iteration
+        _, jac, err = found
+        assert err[0] == pytest.approx(0.5 * STRIDE)  # half each, at most a stride per iteration
         for column, j in enumerate(chain.joints):
             bumped = q.copy()
             bumped[:, j] += 1e-6
             moved = geometry.pair_distances(*robot.forward_kinematics(root_pos, root_quat, bumped)).distance[0, pair]
-            assert found.jac[0, column] == pytest.approx((moved - distance[pair]) / 1e-6, abs=1e-4)
+            assert jac[0, column] == pytest.approx((moved - distance[pair]) / 1e-6, abs=1e-4)
             checked += 1
     assert checked >= 14  # both arms' hinges
 
@@ -75,19 +86,19 @@ def test_floor_rows_are_the_finite_differences_of_the_lowest_point(robot):
     q = np.zeros((1, robot.num_joints))
     q[0, robot.joint_names.index("left_hip_pitch_joint")] = -1.2
     q[0, robot.joint_names.index("left_knee_joint")] = 2.0
-    kin, root_pos, root_quat = _kinematics(robot, q)
+    pose, root_pos, root_quat = _pose(robot, q)
     shin = geometry.names.index("left_shin")
-    lowest = geometry.lowest_points(kin.body_pos, kin.body_quat)[0, shin]
+    lowest = geometry.lowest_points(pose[0], pose[1])[0, shin]
     places = Places(np.array([0]), np.array([shin]), np.array([lowest + 0.05]), 1)
-    rows = Floor(geometry, places, 1.0).rows(robot, kin, _chains(robot))
+    rows = _rows(kernels.FLOOR, places, pose, _chains(robot), robot, [False] * len(_chains(robot)))
     (leg,) = [(c, r) for c, r in zip(_chains(robot), rows) if r is not None]
-    chain, found = leg
-    assert found.err[0] == pytest.approx(STRIDE)  # at most one stride of the 5 cm asked for per iteration
+    chain, (_, jac, err) = leg
+    assert err[0] == pytest.approx(STRIDE)  # at most one stride of the 5 cm asked for per iteration
     for column, j in enumerate(chain.joints):
         bumped = q.copy()
         bumped[:, j] += 1e-6
         moved = geometry.lowest_points(*robot.forward_kinematics(root_pos, root_quat, bumped))[0, shin]
-        assert found.jac[0, column] == pytest.approx((moved - lowest) / 1e-6, abs=1e-4)
+        assert jac[0, column] == pytest.approx((moved - lowest) / 1e-6, abs=1e-4)
 
 
 def test_limbs_lift_off_the_floor_what_they_move_beyond_their_first_hinges(robot):
@@ -108,14 +119,13 @@ def test_limbs_lift_off_the_floor_what_they_move_beyond_their_first_hinges(robot
     assert "pelvis" not in lifted and "torso" not in lifted
 
 
-def test_places_follow_the_frames_they_are_taken_at():
+def test_places_are_grouped_by_the_frames_they_are_taken_at():
     mask = np.zeros((6, 3), dtype=bool)
     mask[[1, 4, 4, 5], [0, 1, 2, 0]] = True
     places = Places.where(mask, np.arange(18.0).reshape(6, 3))
-    taken = places.at(np.array([4, 5]))
-    assert taken.num_frames == 2
-    assert list(zip(taken.frame, taken.item, taken.clearance)) == [(0, 1, 13.0), (0, 2, 14.0), (1, 0, 15.0)]
-    assert places.at(slice(1, 3)).frame.tolist() == [0]
+    start, item, clearance = places.grouped(np.array([2, 4, 5]))
+    assert start.tolist() == [0, 0, 2, 3]  # frame 2 has none, frame 4 two, frame 5 one; frame 1 is not taken
+    assert list(zip(item, clearance)) == [(1, 13.0), (2, 14.0), (0, 15.0)]
 
 
 def test_smooth_envelope_covers_the_need_without_corners_and_ends():

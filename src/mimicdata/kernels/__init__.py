@@ -45,8 +45,6 @@ def _library() -> ctypes.CDLL:
     lib.mimic_near_pair_distances.argtypes = (
         [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 5 + [ctypes.c_double, ctypes.c_void_p]
     )
-    lib.mimic_capsule_distances_at.restype = None
-    lib.mimic_capsule_distances_at.argtypes = [ctypes.c_int64] * 2 + [ctypes.c_void_p] * 13
     lib.mimic_geoms_in_world.restype = None
     lib.mimic_geoms_in_world.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 7
     lib.mimic_parse_table.restype = ctypes.c_int64
@@ -67,6 +65,13 @@ def _library() -> ctypes.CDLL:
 def _c(array: np.ndarray, dtype: type = _F64) -> np.ndarray:
     """The array as the kernels read it: C-contiguous, of `dtype` (a copy only when it is not already)."""
     return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _chain_size(hinges: int) -> int:
+    """`hinges`, when a chain of that many fits the kernels' stack arrays."""
+    if hinges > MAX_CHAIN:
+        raise RobotModelError(f"an IK chain of {hinges} hinges; the solver takes at most {MAX_CHAIN}")
+    return hinges
 
 
 def _ptr(array: np.ndarray | None) -> int | None:
@@ -127,9 +132,7 @@ def chain_step(
     where a hinge moves a task's body, the tasks' points and errors (T, K, 3), hinge origins and axes
     (T, J, 3), joint angles q (T, J), the posture nominal (J,) or (T, J), and extra constraint rows
     (frame (R,), jacobian (R, n), error (R,)) added to the frames they name."""
-    n = len(joints)
-    if n > MAX_CHAIN:
-        raise RobotModelError(f"an IK chain of {n} hinges; the solver takes at most {MAX_CHAIN}")
+    n = _chain_size(len(joints))
     T, J = q.shape
     K = point.shape[1]
     nominal = _c(nominal).reshape(-1, J)
@@ -180,28 +183,6 @@ def near_pair_distances(
         T, G, P, _ptr(start), _ptr(end), _ptr(radius), _ptr(reach), _ptr(pairs), within, _ptr(distance)
     )
     return distance
-
-
-def capsule_distances_at(
-    frame: np.ndarray,
-    gi: np.ndarray,
-    gj: np.ndarray,
-    body_pos: np.ndarray,
-    body_quat: np.ndarray,
-    geometry: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """capsule_distances of geoms gi and gj (N,) at frames `frame` (N,) of (T, B) body poses, the geoms given as
-    (body (G,), segment start (G, 3) and end (G, 3) in the body's frame, radius (G,))."""
-    frame, gi, gj = _c(frame, _I64), _c(gi, _I64), _c(gj, _I64)
-    body_pos, body_quat = _c(body_pos), _c(body_quat)
-    geom_body, start, end, radius = _c(geometry[0], _I64), _c(geometry[1]), _c(geometry[2]), _c(geometry[3])
-    N = len(frame)
-    distance, p, q, normal = np.empty(N), np.empty((N, 3)), np.empty((N, 3)), np.empty((N, 3))
-    _library().mimic_capsule_distances_at(
-        N, body_pos.shape[1], _ptr(frame), _ptr(gi), _ptr(gj), _ptr(body_pos), _ptr(body_quat), _ptr(geom_body),
-        _ptr(start), _ptr(end), _ptr(radius), _ptr(distance), _ptr(p), _ptr(q), _ptr(normal),
-    )
-    return distance, p, q, normal
 
 
 def geoms_in_world(
@@ -290,7 +271,8 @@ class Clip:
     the position and orientation weights (K,); targets (T, K, 3) and (T, K, 4); slots: the arm tasks (S,) whose
     position target is their shoulder body (S,) plus an offset (T, S, 3); chains: each chain's hinges, tasks
     and (tasks x hinges) mask of which hinge moves which task's body, concatenated, with the start of each
-    chain's part (C + 1 each); limits (J,) each; settings: damping, posture weight, largest step."""
+    chain's part (C + 1 each); limits (J,) each. `structs` adds the step's damping, posture weight and largest
+    step."""
 
     tree: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]
     root: tuple[np.ndarray, np.ndarray]
@@ -310,8 +292,7 @@ class Clip:
         tasks = _Tasks.of(len(task_body), len(slot_task), _c(task_body, _I64), _c(pos_w), _c(rot_w),
                           *(_c(a) for a in self.targets), _c(slot_task, _I64), _c(slot_body, _I64), _c(slot_offset))
         joint_start = _c(self.chains[0], _I64)
-        if np.diff(joint_start).max(initial=0) > MAX_CHAIN:
-            raise RobotModelError(f"an IK chain of {np.diff(joint_start).max()} hinges; the solver takes at most {MAX_CHAIN}")
+        _chain_size(int(np.diff(joint_start).max(initial=0)))
         chains = _Chains.of(len(joint_start) - 1, joint_start, *(_c(a, _I64) for a in self.chains[1:5]),
                             _c(self.chains[5]), *(_c(a) for a in self.limits), damping, posture_weight, max_step)
         return tree, tasks, chains

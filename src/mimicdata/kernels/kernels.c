@@ -85,6 +85,17 @@ void mimic_forward_kinematics(
     }
 }
 
+/* The normal equations of one task's three rows: H += C C^T, g += w C e on the lower triangle, the columns
+ * col (n x 3, the weight w already in them) and the error e (3) of the task. */
+static inline void add_task_rows(const double *col, const double *e, double w, int64_t n, double *H, double *g) {
+    for (int64_t a = 0; a < n; a++) {
+        const double *ca = col + 3 * a;
+        g[a] += w * (ca[0] * e[0] + ca[1] * e[1] + ca[2] * e[2]);
+        for (int64_t b = 0; b <= a; b++)
+            H[a * n + b] += ca[0] * col[3 * b] + ca[1] * col[3 * b + 1] + ca[2] * col[3 * b + 2];
+    }
+}
+
 /* One damped Gauss-Newton step of one limb chain, every frame (retarget/ik.py gives the math).
  *
  * The chain's n hinges js[] move its tasks; task k (of K) has a position target (pos_w[k] > 0) and/or an
@@ -131,12 +142,7 @@ void mimic_chain_step(
                     col[3 * a + 1] = (ax[2] * lx - ax[0] * lz) * m;
                     col[3 * a + 2] = (ax[0] * ly - ax[1] * lx) * m;
                 }
-                for (int64_t a = 0; a < n; a++) {
-                    const double *ca = col + 3 * a;
-                    g[a] += w * (ca[0] * e[0] + ca[1] * e[1] + ca[2] * e[2]);
-                    for (int64_t b = 0; b <= a; b++)
-                        H[a * n + b] += ca[0] * col[3 * b] + ca[1] * col[3 * b + 1] + ca[2] * col[3 * b + 2];
-                }
+                add_task_rows(col, e, w, n, H, g);
             }
             if (rot_w[k] > 0) {
                 double w = rot_w[k];
@@ -148,12 +154,7 @@ void mimic_chain_step(
                     col[3 * a + 1] = ax[1] * m;
                     col[3 * a + 2] = ax[2] * m;
                 }
-                for (int64_t a = 0; a < n; a++) {
-                    const double *ca = col + 3 * a;
-                    g[a] += w * (ca[0] * e[0] + ca[1] * e[1] + ca[2] * e[2]);
-                    for (int64_t b = 0; b <= a; b++)
-                        H[a * n + b] += ca[0] * col[3 * b] + ca[1] * col[3 * b + 1] + ca[2] * col[3 * b + 2];
-                }
+                add_task_rows(col, e, w, n, H, g);
             }
         }
         const double *nom = nominal + (nominal_rows > 1 ? t * J : 0);
@@ -222,7 +223,6 @@ typedef struct {
 typedef struct {
     double *fk_work, *body_pos, *body_quat, *origin, *hinge, *point, *goal, *pos_err, *rot_err, *step_work, *step;
     int64_t *rows_frame; /* zeros: every constraint row acts on the one frame */
-    int64_t capacity;
     void *block;
 } Frame;
 
@@ -238,7 +238,6 @@ static int frame_alloc(Frame *f, const Tree *tree, const Tasks *tasks, int64_t c
     f->step_work = f->rot_err + 3 * K; f->step = f->step_work + 64 * 64 + 64;
     f->rows_frame = (int64_t *)(d + doubles);
     memset(f->rows_frame, 0, sizeof(int64_t) * (size_t)(capacity + 1));
-    f->capacity = capacity;
     return 1;
 }
 
@@ -418,26 +417,6 @@ void mimic_geoms_in_world(int64_t T, int64_t B, int64_t G, const double *body_po
     }
 }
 
-/* capsule_pair at N places: place n is geoms gi[n] and gj[n] at frame frame[n] of (T, B) body poses; a geom's
- * segment runs from start to end (G, 3) in the frame of its body geom_body (G,). */
-void mimic_capsule_distances_at(int64_t N, int64_t B, const int64_t *frame, const int64_t *gi, const int64_t *gj,
-                                const double *body_pos, const double *body_quat, const int64_t *geom_body,
-                                const double *start, const double *end, const double *radius, double *distance,
-                                double *p, double *q, double *normal) {
-    for (int64_t n = 0; n < N; n++) {
-        double ends[4][3];
-        const int64_t geoms[2] = {gi[n], gj[n]};
-        for (int k = 0; k < 2; k++) {
-            int64_t g = geoms[k], b = frame[n] * B + geom_body[g];
-            const double *bp = body_pos + 3 * b, *bq = body_quat + 4 * b;
-            to_world(bp, bq, start + 3 * g, ends[2 * k]);
-            to_world(bp, bq, end + 3 * g, ends[2 * k + 1]);
-        }
-        distance[n] = capsule_pair(ends[0], ends[1], radius[gi[n]], ends[2], ends[3], radius[gj[n]], p + 3 * n,
-                                   q + 3 * n, normal + 3 * n);
-    }
-}
-
 /* World angular velocity (T, N, 3) of N wxyz orientation tracks (T, N, 4), frames first: over each frame's
  * neighbours (one-sided at the ends, as np.gradient), the relative rotation q(t+1) q(t-1)^-1, taken the short
  * way round, as a rotation vector per unit time: 2 atan2(|v|, w) v / |v| / span. Each track is first made
@@ -601,6 +580,26 @@ void mimic_constraint_rows(int64_t N, int64_t kind, const int64_t *frame, const 
     }
 }
 
+/* Every constraint place of one frame (self-collision places s0 .. s1, floor places f0 .. f1) at the frame's
+ * pose, their rows into `rows`; returns the most any place misses its bound by (0 when all hold). */
+static double frame_places(const Frame *f, int64_t J, const Chains *ch, const Collision *col, int64_t s0, int64_t s1,
+                           const int64_t *self_pair, const double *self_clear, int64_t f0, int64_t f1,
+                           const int64_t *floor_geom, const double *floor_clear, Rows *rows) {
+    double worst = 0.0;
+    memset(rows->count, 0, sizeof(int64_t) * (size_t)ch->C);
+    for (int64_t k = s0; k < s1; k++) {
+        double m = self_place(f->body_pos, f->body_quat, f->origin, f->hinge, J, ch, col, self_pair[k], self_clear[k],
+                              0, rows);
+        if (m > worst) worst = m;
+    }
+    for (int64_t k = f0; k < f1; k++) {
+        double m = floor_place(f->body_pos, f->body_quat, f->origin, f->hinge, J, ch, col, floor_geom[k],
+                               floor_clear[k], 0, rows);
+        if (m > worst) worst = m;
+    }
+    return worst;
+}
+
 /* The frames near a constraint solved again with it, each on its own (retarget/physical.py): from its plain
  * solution `reference` (F, J), in rounds of `round` constrained steps (the posture pulls toward the reference;
  * only the chains with rows step), until every place of the frame misses its bound by at most `settled` or
@@ -629,27 +628,9 @@ int64_t mimic_refine(int64_t F, const int64_t *frames, const Tree *tree, const T
         for (int64_t it = 0;; it++) {
             frame_pose_and_errors(&f, tree, tasks, t, q);
             if (it == iterations) break;
-            if (it > 0 && it % round == 0) {
-                double worst = 0.0;
-                for (int64_t k = self_start[i]; k < self_start[i + 1]; k++) {
-                    double m = self_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, self_pair[k],
-                                          self_clear[k], 0, NULL);
-                    if (m > worst) worst = m;
-                }
-                for (int64_t k = floor_start[i]; k < floor_start[i + 1]; k++) {
-                    double m = floor_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, floor_geom[k],
-                                           floor_clear[k], 0, NULL);
-                    if (m > worst) worst = m;
-                }
-                if (worst <= settled) break;
-            }
-            memset(rows.count, 0, sizeof(int64_t) * (size_t)C);
-            for (int64_t k = self_start[i]; k < self_start[i + 1]; k++)
-                self_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, self_pair[k], self_clear[k], 0,
-                           &rows);
-            for (int64_t k = floor_start[i]; k < floor_start[i + 1]; k++)
-                floor_place(f.body_pos, f.body_quat, f.origin, f.hinge, J, ch, col, floor_geom[k], floor_clear[k], 0,
-                            &rows);
+            double worst = frame_places(&f, J, ch, col, self_start[i], self_start[i + 1], self_pair, self_clear,
+                                        floor_start[i], floor_start[i + 1], floor_geom, floor_clear, &rows);
+            if (it > 0 && it % round == 0 && worst <= settled) break;
             for (int64_t c = 0; c < C; c++)
                 if (rows.count[c] > 0)
                     frame_chain_step(&f, tasks, ch, c, J, q, ref, rows.count[c], rows.jac + c * capacity * 64,

@@ -16,20 +16,20 @@ enough against the tracking weights that what is left after a few iterations is 
 They are checked only at listed (frame, pair) or (frame, geom) places, each with its own bound
 (`Places`): physical.py lists the places near a contact and raises the bound smoothly around
 it, so that limbs ease out of the way instead of bouncing off the margin. The rows are computed
-by kernels.c (self_place, floor_place), which the per-frame constrained solve (kernels.refine)
-uses too; the classes here give them to the batched solver (ik.solve_ik) and to tests.
+by kernels.c (self_place, floor_place) for the per-frame constrained solve (kernels.refine);
+kernels.constraint_rows gives them to Python.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import kernels
 from ..robot import RobotModel
 from ..robot.collision import CollisionGeometry
-from .ik import Chain, Kinematics, SparseRows, chain_joints
 
 # At most this much of a violation is asked for in one iteration (m): the rows are linear in the
 # joints, the distances are not, and asking for a deep overlap at once throws a limb past it.
@@ -51,60 +51,16 @@ class Places:
         frame, item = np.nonzero(mask)
         return Places(frame, item, clearance[frame, item], mask.shape[0])
 
-    def at(self, frames: slice | np.ndarray) -> Places:
-        old = np.arange(self.num_frames)[frames]
-        renumber = np.full(self.num_frames, -1)
-        renumber[old] = np.arange(len(old))
-        new = renumber[self.frame]
-        keep = new >= 0
-        return Places(new[keep], self.item[keep], self.clearance[keep], len(old))
+    def grouped(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The places at `frames` (F,) (sorted), grouped by frame as the compiled solver reads them: where each
+        frame's places start (F + 1,), and their items and bounds."""
+        keep = np.isin(self.frame, frames)
+        return np.searchsorted(self.frame[keep], np.append(frames, self.num_frames)), self.item[keep], self.clearance[keep]
 
 
-def _collision(robot: RobotModel, geometry: CollisionGeometry, pairs: np.ndarray, weight: float,
-               yielding: tuple[bool, ...]) -> kernels.Collision:
-    return kernels.Collision(geometry.body, geometry.start, geometry.end, geometry.radius, pairs,
+def compiled_settings(robot: RobotModel, geometry: CollisionGeometry, yielding: Sequence[bool],
+                      weight: float) -> kernels.Collision:
+    """The collision geometry and constraint settings as the compiled rows read them (kernels.c's self_place and
+    floor_place): `yielding` per chain, `weight` per metre missing."""
+    return kernels.Collision(geometry.body, geometry.start, geometry.end, geometry.radius, geometry.pairs,
                              robot.body_joint_mask, np.array(yielding, dtype=bool), weight, STRIDE)
-
-
-def _rows(kind: int, places: Places, robot: RobotModel, kin: Kinematics, chains: list[Chain],
-          collision: kernels.Collision) -> list[SparseRows | None]:
-    if not len(places.frame):
-        return [None] * len(chains)
-    pose = (kin.body_pos, kin.body_quat, kin.origin, kin.axis)
-    _, rows = kernels.constraint_rows(kind, (places.frame, places.item, places.clearance), pose, chain_joints(chains),
-                                      collision)
-    return [None if r is None else SparseRows(*r) for r in rows]
-
-
-@dataclass(frozen=True)
-class SelfCollision:
-    geometry: CollisionGeometry
-    places: Places  # items index `pairs`
-    weight: float  # per metre of missing distance
-    pairs: np.ndarray  # (P, 2) geom pairs
-    yielding: tuple[bool, ...]  # per chain: moves out of the way of chains that do not
-
-    def at(self, frames: slice | np.ndarray) -> SelfCollision:
-        return replace(self, places=self.places.at(frames))
-
-    def rows(self, robot: RobotModel, kin: Kinematics, chains: list[Chain]) -> list[SparseRows | None]:
-        return _rows(kernels.SELF, self.places, robot, kin, chains, self._collision(robot))
-
-    def _collision(self, robot: RobotModel) -> kernels.Collision:
-        return _collision(robot, self.geometry, self.pairs, self.weight, self.yielding)
-
-
-@dataclass(frozen=True)
-class Floor:
-    geometry: CollisionGeometry
-    places: Places  # items are geom indices
-    weight: float  # per metre below the bound
-
-    def at(self, frames: slice | np.ndarray) -> Floor:
-        return replace(self, places=self.places.at(frames))
-
-    def rows(self, robot: RobotModel, kin: Kinematics, chains: list[Chain]) -> list[SparseRows | None]:
-        return _rows(kernels.FLOOR, self.places, robot, kin, chains, self._collision(robot))
-
-    def _collision(self, robot: RobotModel) -> kernels.Collision:
-        return _collision(robot, self.geometry, np.zeros((0, 2), np.int64), self.weight, ())

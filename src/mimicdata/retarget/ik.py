@@ -63,25 +63,6 @@ class TargetFn(Protocol):
         """The targets of the frames a slice or an index array picks."""
 
 
-@dataclass(frozen=True)
-class Kinematics:
-    """One iteration's pose: (T, B, 3|4) bodies, (T, J, 3) hinge origins and world axes."""
-
-    body_pos: np.ndarray
-    body_quat: np.ndarray
-    origin: np.ndarray
-    axis: np.ndarray
-
-
-@dataclass(frozen=True)
-class SparseRows:
-    """Weighted least-squares rows that live in a few frames: row r acts on frame `frame[r]`."""
-
-    frame: np.ndarray  # (N,)
-    jac: np.ndarray  # (N, n) over the chain's hinges
-    err: np.ndarray  # (N,)
-
-
 def _error_vectors(
     targets: TargetFn, bodies: np.ndarray, oriented: np.ndarray, body_pos: np.ndarray, body_quat: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

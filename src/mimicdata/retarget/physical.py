@@ -24,7 +24,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 from .. import kernels
 from ..robot import RobotModel
 from ..robot.collision import CollisionGeometry
-from .constraints import STRIDE, Places
+from .constraints import Places, compiled_settings
 from .formats import ConstraintSettings
 from .ik import IkResult
 from .problem import IkProblem
@@ -129,23 +129,14 @@ def _refine(
     if not len(picked):
         return solved
 
-    def by_frame(found: Places | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The places of the picked frames, grouped by frame: where each frame's start (F + 1,), item, clearance."""
-        if found is None:
-            return np.zeros(len(picked) + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        keep = near[found.frame]
-        frames = found.frame[keep]
-        return np.searchsorted(frames, np.append(picked, T)), found.item[keep], found.clearance[keep]
-
+    none = (np.zeros(len(picked) + 1, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    self_places, floor_places = (places[kind].grouped(picked) if kind in places else none for kind in ("self", "floor"))
     yielding = settings.self_collision.yielding if settings.self_collision is not None else []
-    collision = kernels.Collision(
-        geometry.body, geometry.start, geometry.end, geometry.radius, geometry.pairs, robot.body_joint_mask,
-        np.array([name in yielding for name in problem.config.chains]), settings.weight, STRIDE,
-    )
+    collision = compiled_settings(robot, geometry, [name in yielding for name in problem.config.chains], settings.weight)
     reference = solved.joint_pos
     refined, refined_pos, refined_quat = kernels.refine(
         problem.kernel_clip(robot), (problem.config.solver.damping, settings.posture_weight, settings.max_step),
-        collision, picked, reference[picked], by_frame(places.get("self")), by_frame(places.get("floor")),
+        collision, picked, reference[picked], self_places, floor_places,
         (settings.iterations, ROUND, SETTLED),
     )
     joint_pos, body_pos, body_quat = reference.copy(), body_pos.copy(), body_quat.copy()

@@ -52,20 +52,6 @@ class CollisionGeometry:
         """(T, G, 3) world segment ends of every geom."""
         return kernels.geoms_in_world(body_pos, body_quat, self.body, self.start, self.end)
 
-    def world_at(
-        self, pos: np.ndarray, quat: np.ndarray, geom: np.ndarray | slice
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(..., 3) world segment ends of geoms `geom` (...) whose bodies are at pos (..., 3), quat (..., 4)."""
-        start = rotate_vector(quat, self.start[geom]) + pos
-        return start, rotate_vector(quat, self.end[geom]) + pos
-
-    def distances_at(
-        self, body_pos: np.ndarray, body_quat: np.ndarray, frame: np.ndarray, gi: np.ndarray, gj: np.ndarray
-    ) -> PairDistances:
-        """Signed distances of geoms gi and gj (N,) at frames `frame` (N,) of (T, B) body poses."""
-        shape = (self.body, self.start, self.end, self.radius)
-        return PairDistances(*kernels.capsule_distances_at(frame, gi, gj, body_pos, body_quat, shape))
-
     def posed(self, body_pos: np.ndarray, body_quat: np.ndarray) -> PosedGeometry:
         """The geoms where (T, B) body poses put them, to ask several questions of one placement."""
         return PosedGeometry(self, *self.world(body_pos, body_quat))
