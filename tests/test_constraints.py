@@ -250,3 +250,60 @@ def test_constrained_retarget_of_crossed_arms_pulls_the_hands_apart(robot):
     assert robot.limit_excess(solved).max() == 0.0
     np.testing.assert_array_equal(solved[:6], q[:6])  # far from the contact nothing moves
     assert np.abs(solved[6:15] - q[6:15]).max() > 1e-3  # near it, the arms ease out of the way beforehand
+
+
+def test_the_base_moves_by_what_a_leg_lacks_along_it_and_only_that():
+    """reach.base_displacement: a leg too short moves the base toward its target by the lack (less the dead
+    zone); a foot beside its target with its leg long enough moves nothing; two legs lacking the same way
+    take the larger, opposite ways their sum; a foot in mid-swing (weight 0) counts for nothing."""
+    from mimicdata.retarget.reach import DEAD_ZONE, base_displacement
+
+    hips = np.array([[[0.0, 0.1, 0.8], [0.0, -0.1, 0.8]]])
+    straight_down = hips + [0.0, 0.0, -0.7]
+    low = straight_down + [0.0, 0.0, -0.03]  # both targets 3 cm below what the legs reach
+    both = base_displacement(hips, straight_down, low, np.ones((1, 2)))
+    np.testing.assert_allclose(both[0], [0.0, 0.0, -(0.03 - DEAD_ZONE)], atol=1e-12)
+    one_lower = low + [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.02]]]  # the right one lacks only 1 cm
+    np.testing.assert_allclose(base_displacement(hips, straight_down, one_lower, np.ones((1, 2))), both)
+    beside = straight_down + [0.04, 0.0, 0.01]  # nearer the hip than the foot got: the IK's trade, not reach
+    assert not base_displacement(hips, straight_down, beside, np.ones((1, 2))).any()
+    apart = straight_down + [[[0.0, 0.1, 0.0], [0.0, -0.1, 0.0]]]  # each foot wants its own side
+    sideways = base_displacement(hips, straight_down, apart, np.ones((1, 2)))
+    assert abs(sideways[0, 1]) < 1e-12 and sideways[0, 2] < 0.0  # lateral pulls cancel, both pull down a little
+    assert not base_displacement(hips, straight_down, low, np.zeros((1, 2))).any()
+
+
+def test_legs_too_short_for_their_planted_feet_lower_the_base_until_the_feet_reach(robot):
+    """reach.give_way on the bundled G1: feet planted 4 cm below where the legs, straight, can reach; the base
+    comes down by about that, smoothly, never more than `most`, and the feet then reach their targets."""
+    from mimicdata.retarget.ik import IkResult
+    from mimicdata.retarget.problem import IkProblem, Targets
+    from mimicdata.retarget.reach import give_way
+
+    config = load_retarget_config(robot.name)
+    order = list(config.tasks)
+    chains = _chains(robot)
+    tasks = [Task(robot.body_index(w.body), w.position, w.orientation) for w in config.tasks.values()]
+    T = 60
+    q = np.zeros((T, robot.num_joints))  # straight legs
+    root_pos, root_quat = np.tile([0.0, 0.0, 0.8], (T, 1)), np.tile(IDENTITY, (T, 1))
+    body_pos, body_quat = robot.forward_kinematics(root_pos, root_quat, q)
+    positions = body_pos[:, [t.body for t in tasks]].copy()
+    feet = [order.index(f"{side}_ankle") for side in ("left", "right")]
+    dip = 0.04 * np.sin(np.linspace(0.0, np.pi, T)) ** 2  # the planted feet's targets sink and come back
+    positions[:, feet, 2] -= dip[:, None]
+    targets = Targets(positions, body_quat[:, [t.body for t in tasks]], [])
+    problem = IkProblem(tasks, chains, targets, root_pos, root_quat, np.zeros(robot.num_joints), config)
+    solved = problem.solve_in_order(robot)
+    short = np.linalg.norm(positions[:, feet] - solved.body_pos[:, [tasks[k].body for k in feet]], axis=-1).max()
+    assert short > 0.03
+    hips = [robot.body_index(config.legs[side][0]) for side in ("left", "right")]
+    settings = config.constraints.base_reach
+    moved, after = give_way(problem, robot, solved, feet, hips, np.ones((T, 2), dtype=bool), settings, fps=30.0)
+    lowered = root_pos[:, 2] - moved.root_pos[:, 2]
+    assert lowered.max() > 0.03 and lowered.max() <= settings.most + 1e-12
+    assert np.abs(moved.root_pos[:, :2] - root_pos[:, :2]).max() < 1e-5  # straight down, nowhere else
+    assert np.abs(np.diff(lowered, 2)).max() < 0.01  # no corners
+    missed = np.linalg.norm(positions[:, feet] - after.body_pos[:, [tasks[k].body for k in feet]], axis=-1)
+    assert missed.max() < 0.01
+    assert isinstance(after, IkResult) and robot.limit_excess(after.joint_pos).max() == 0.0

@@ -97,6 +97,12 @@ class SwingSettings(_Strict):
     rise: float = Field(gt=0)  # s from a contact to full clearance, and from it to the next contact
 
 
+class ReachSettings(_Strict):
+    rounds: int = Field(ge=1)  # times the base moves toward the feet that fall short and the legs are solved again
+    most: float = Field(gt=0)  # m the base may move from the performer's pelvis (reach.py)
+    fade: float = Field(gt=0)  # s over which a foot leaving the floor stops counting, and starts again before landing
+
+
 class ConstraintSettings(_Strict):
     weight: float = Field(gt=0)  # per metre of violation, against task weights in per metre too
     iterations: int = Field(ge=1)  # constrained iterations on the frames that need them
@@ -110,6 +116,7 @@ class ConstraintSettings(_Strict):
     floor: FloorSettings | None = None
     stance_lock: StanceSettings | None = None
     swing_clearance: SwingSettings | None = None
+    base_reach: ReachSettings | None = None
     speed_limits: bool = False
 
 

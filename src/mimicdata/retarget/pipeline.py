@@ -29,6 +29,7 @@ from .ground import foot_contacts, ground_shift, marker_contacts
 from .ik import Task, make_chains
 from .physical import enforce
 from .problem import IkProblem, Targets
+from .reach import give_way
 from .speed import limit_joint_speed
 from .stance import FootParts, lock_planted_feet
 from .swing import lift_swing_feet, swing_clearance
@@ -336,6 +337,11 @@ def _retarget(
         down = planted | scaled.planted_parts.any(axis=2)
         problem = _with_swing_lifted(problem, robot, down, planted, fps, settings.swing_clearance)
     solved = problem.solve_in_order(robot)
+    if settings is not None and settings.base_reach is not None:
+        feet = [k for k, _ in _ankles(problem, robot)]
+        down = planted | scaled.planted_parts.any(axis=2)
+        hips = [robot.body_index(config.legs[side][0]) for side in SIDES]
+        problem, solved = give_way(problem, robot, solved, feet, hips, down, settings.base_reach, fps)
     joint_pos = solved.joint_pos
     if settings is not None:
         joint_pos, problem = enforce(problem, robot, solved, settings, fps)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -72,6 +72,12 @@ class IkProblem:
             nominal=self.nominal,
         )
 
+    def between(self, start: int, stop: int) -> IkProblem:
+        """The problem of frames [start, stop) alone."""
+        frames = slice(start, stop)
+        return replace(self, targets=self.targets.at(frames), root_pos=self.root_pos[frames],
+                       root_quat=self.root_quat[frames])
+
     def solve_in_order(self, robot: RobotModel) -> IkResult:
         """The plain solve (no constraints) of every frame, frame after frame, each from the joint angles the
         one before ended at, until no joint moves more than the solver's tolerance in a step (at most its
@@ -84,14 +90,21 @@ class IkProblem:
         away; it takes 0.13 s where the batched solve took 0.33 s. Solved in order, an arm keeps to the
         branch it is on instead of each frame finding its own (CMU 131_01: self-collision frames 0.9% -> 0).
         """
-        solver = self.config.solver
-        start = np.clip(self.nominal, robot.joint_lower, robot.joint_upper)
-        q, _ = kernels.solve_in_order(
-            self.kernel_clip(robot), (solver.damping, solver.posture_weight, MAX_STEP), self.nominal,
-            (FIRST_FRAME * solver.iterations, solver.iterations, solver.tolerance), start,
-        )
+        q = self.joint_pos_in_order(robot)
         body_pos, body_quat = robot.forward_kinematics(self.root_pos, self.root_quat, q)
         return IkResult(q, body_pos, body_quat, *task_errors(self.tasks, self.targets, body_pos, body_quat))
+
+    def joint_pos_in_order(self, robot: RobotModel, start: np.ndarray | None = None) -> np.ndarray:
+        """The joint angles (T, J) of solve_in_order; given `start` joint angles (J,) near the first frame's
+        answer, that frame takes the usual steps, not FIRST_FRAME times as many."""
+        solver = self.config.solver
+        first = solver.iterations if start is not None else FIRST_FRAME * solver.iterations
+        start = np.clip(self.nominal if start is None else start, robot.joint_lower, robot.joint_upper)
+        q, _ = kernels.solve_in_order(
+            self.kernel_clip(robot), (solver.damping, solver.posture_weight, MAX_STEP), self.nominal,
+            (first, solver.iterations, solver.tolerance), start,
+        )
+        return q
 
     def kernel_clip(self, robot: RobotModel) -> kernels.Clip:
         """The problem as the compiled per-frame solvers read it (kernels.Clip)."""
