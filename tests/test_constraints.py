@@ -307,3 +307,34 @@ def test_legs_too_short_for_their_planted_feet_lower_the_base_until_the_feet_rea
     missed = np.linalg.norm(positions[:, feet] - after.body_pos[:, [tasks[k].body for k in feet]], axis=-1)
     assert missed.max() < 0.01
     assert isinstance(after, IkResult) and robot.limit_excess(after.joint_pos).max() == 0.0
+
+
+def test_a_hanging_arm_is_spread_as_far_as_the_robots_geometry_needs_and_no_further(robot):
+    """arms.hanging_angle on the bundled G1: straight down, its hands overlap its hips; 12.5 degrees out they
+    clear them by the 1 cm margin. arms.spread raises a hanging wrist to that angle, turns the elbow with it
+    (the arm keeps its shape), leaves a hand already spread wider nearly where it is and one held out in
+    front where it is."""
+    from mimicdata.retarget.arms import hanging_angle, spread
+
+    config = load_retarget_config(robot.name)
+    angle = hanging_angle(robot, config, "left", 0.01)
+    assert np.degrees(angle) == pytest.approx(12.5)
+    assert hanging_angle(robot, config, "left", 0.0) < angle  # touching is allowed sooner than 1 cm clear
+    reach = 0.45
+    level = np.tile(IDENTITY, (4, 1))
+    wide = np.radians(40.0)
+    wrist = np.array([[0.0, 0.0, -reach],  # hanging straight down
+                      [0.0, -0.1, -0.43],  # across the body, toward the other side
+                      [0.0, reach * np.sin(wide), -reach * np.cos(wide)],  # already wider than needed
+                      [0.44, 0.0, -0.09]])  # held out in front
+    elbow = 0.5 * wrist
+    new_elbow, new_wrist = spread([elbow, wrist], level, "left", angle, reach)
+    hang = np.arctan2(new_wrist[:, 1], -new_wrist[:, 2])
+    assert hang[0] >= angle and hang[1] >= angle
+    assert abs(hang[2] - wide) < 0.01
+    np.testing.assert_allclose(new_wrist[3], wrist[3])
+    np.testing.assert_allclose(new_elbow, 0.5 * new_wrist, atol=1e-12)  # one turn for the whole arm
+    np.testing.assert_allclose(np.linalg.norm(new_wrist, axis=1), np.linalg.norm(wrist, axis=1))
+    np.testing.assert_allclose(new_wrist[:, 0], wrist[:, 0], atol=1e-12)  # the swing forward and back: the performer's
+    right_elbow, right_wrist = spread([elbow * [1, -1, 1], wrist * [1, -1, 1]], level, "right", angle, reach)
+    np.testing.assert_allclose(right_wrist, new_wrist * [1, -1, 1], atol=1e-12)  # the mirror image

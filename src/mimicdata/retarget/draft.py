@@ -4,7 +4,8 @@ The roles are the limbs' bodies; the floating base takes the role of the body it
 where the legs part, or the torso where the arms part: Booster's T1 floats its trunk) and the other
 of the two is solved through the joints between them. Task weights, solver, smoothing and
 constraints are the bundled G1's: they are per metre and per radian, not per robot (a hand with no
-wrist hinge has no orientation target). Two things are measured on the robot itself:
+wrist hinge has no orientation target), except that a drafted robot's hanging arms are spread as
+its own collision geometry needs (arms.py). Two things are measured on the robot itself:
   - the T-pose: the arm joints that point each upper arm and forearm straight out sideways
     (0, +-1, 0), by least squares from zero within the joint limits, every other joint at zero;
   - the nominal posture the solver starts from: each knee bent by KNEE_BEND the way that takes the
@@ -103,8 +104,19 @@ def draft(robot: RobotModel, strict: bool = True) -> dict[str, Any]:
         "solver": template.solver.model_dump(),
         "nominal": nominal(robot, limbs),
         "head_point": head_point(robot, limbs),
-        "constraints": template.constraints.model_dump() if template.constraints is not None else None,
+        "constraints": _constraints(template),
     }
+
+
+def _constraints(template: RetargetConfig) -> dict[str, Any] | None:
+    """The G1's constraints, hanging arms spread as the robot's geometry needs (arms.py): nobody has checked
+    a drafted robot's hands against its hips, and Booster's T1's hang 10 cm inside them."""
+    if template.constraints is None:
+        return None
+    constraints = template.constraints.model_dump()
+    if constraints.get("self_collision") is not None:
+        constraints["self_collision"]["spread_arms"] = True
+    return constraints
 
 
 def _arm_joints(robot: RobotModel, limbs: Limbs, side: Side) -> np.ndarray:

@@ -81,6 +81,8 @@ class SelfCollisionSettings(_Strict):
     # Chains that move out of the way when they touch another chain; a pair between two of
     # them, or two others, is shared.
     yielding: list[str] = []
+    # Hanging arms spread at least as far from the body as the robot's collision geometry needs (arms.py).
+    spread_arms: bool = False
 
 
 class FloorSettings(_Strict):

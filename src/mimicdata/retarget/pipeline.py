@@ -22,6 +22,7 @@ from ..geometry.rotations import (
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from ..stages.resample import resample_skeleton, spline_resample
+from .arms import hanging_angle, spread
 from .calibrate import offsets_at, robot_tpose, stored_offsets
 from .draft import retarget_config
 from .formats import BvhFormat, RetargetConfig, SwingSettings, resolve_roles
@@ -178,13 +179,20 @@ def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets
         k = order.index(f"{foot_side}_ankle")
         rot_target[:, k] = level_feet(rot_target[:, k], flat[:, f])
     positions = np.stack([lower.get(r, np.zeros((T, 3))) for r in order], axis=1)
-    arm_slots = []
-    for k, role in enumerate(order):
-        side, _, part = role.partition("_")
-        if side in config.arms and part in ("elbow", "wrist"):
-            shoulder = robot.body_index(config.arms[side][0])
-            offset = (skeleton.positions[:, roles[role]] - skeleton.positions[:, roles[f"{side}_shoulder"]]) * arm_scale
-            arm_slots.append((k, shoulder, offset))
+    arm_slots: list[tuple[int, int, np.ndarray]] = []
+    collision = config.constraints.self_collision if config.constraints is not None else None
+    for side in SIDES:
+        if side not in config.arms:
+            continue
+        parts = [role for role in (f"{side}_elbow", f"{side}_wrist") if role in order]
+        shoulder_pos = skeleton.positions[:, roles[f"{side}_shoulder"]]
+        reach = [(skeleton.positions[:, roles[role]] - shoulder_pos) * arm_scale for role in parts]
+        if collision is not None and collision.spread_arms and parts and parts[-1].endswith("wrist"):
+            angle = hanging_angle(robot, config, side, collision.margin)
+            reach = spread(reach, rot_target[:, order.index("pelvis")], side, angle, scaled.robot.arm)
+        shoulder = robot.body_index(config.arms[side][0])
+        arm_slots.extend((order.index(role), shoulder, offset) for role, offset in zip(parts, reach))
+    arm_slots.sort(key=lambda slot: slot[0])
     nominal = np.zeros(robot.num_joints)
     for name, value in config.nominal.items():
         nominal[robot.joint_names.index(name)] = value
