@@ -338,3 +338,41 @@ def test_a_hanging_arm_is_spread_as_far_as_the_robots_geometry_needs_and_no_furt
     np.testing.assert_allclose(new_wrist[:, 0], wrist[:, 0], atol=1e-12)  # the swing forward and back: the performer's
     right_elbow, right_wrist = spread([elbow * [1, -1, 1], wrist * [1, -1, 1]], level, "right", angle, reach)
     np.testing.assert_allclose(right_wrist, new_wrist * [1, -1, 1], atol=1e-12)  # the mirror image
+
+
+def test_a_leg_on_a_planted_foot_is_held_and_the_other_leg_steps_around_it(robot):
+    """physical.enforce with the left leg held: legs crossed into each other part by the right leg alone, the
+    left (its foot planted) does not move; unheld, the two share the way out and the left leg moves."""
+    from mimicdata.retarget.ik import IkResult
+    from mimicdata.retarget.physical import enforce
+    from mimicdata.retarget.problem import IkProblem, Targets
+
+    config = load_retarget_config(robot.name)
+    chains = _chains(robot)
+    tasks = [Task(robot.body_index(w.body), w.position, w.orientation) for w in config.tasks.values()]
+    T = 40
+    joints = robot.joint_names
+    q = np.zeros((T, robot.num_joints))
+    inward = np.r_[np.zeros(10), np.linspace(0.0, 0.2, 10), np.full(20, 0.2)]  # the thighs swing into each other
+    q[:, joints.index("left_hip_roll_joint")] = -inward
+    q[:, joints.index("right_hip_roll_joint")] = inward
+    root_pos, root_quat = np.tile([0.0, 0.0, 0.79], (T, 1)), np.tile(IDENTITY, (T, 1))
+    body_pos, body_quat = robot.forward_kinematics(root_pos, root_quat, q)
+    before = robot.collision.pair_distances(body_pos, body_quat).distance.min(axis=1)
+    assert before[-1] < -0.02
+    targets = Targets(body_pos[:, [t.body for t in tasks]], body_quat[:, [t.body for t in tasks]], [])
+    problem = IkProblem(tasks, chains, targets, root_pos, root_quat, np.zeros(robot.num_joints), config)
+    start = IkResult(q, body_pos, body_quat, np.zeros((T, len(tasks))), np.zeros((T, len(tasks))))
+    names = list(config.chains)
+    held = np.zeros((T, len(chains)), dtype=bool)
+    held[:, names.index("left_leg")] = True
+    left, right = chains[names.index("left_leg")].joints, chains[names.index("right_leg")].joints
+    solved, _ = enforce(problem, robot, start, config.constraints, fps=30.0, held=held)
+    np.testing.assert_array_equal(solved[:, left], q[:, left])
+    assert np.abs(solved[:, right] - q[:, right]).max() > 0.05
+    after = robot.collision.pair_distances(*robot.forward_kinematics(root_pos, root_quat, solved)).distance.min()
+    shared, _ = enforce(problem, robot, start, config.constraints, fps=30.0)
+    apart = robot.collision.pair_distances(*robot.forward_kinematics(root_pos, root_quat, shared)).distance.min()
+    # The feet stay on their targets, crossed too, so neither way clears it all: as much is cleared either way.
+    assert after > 0.5 * before.min() and after > apart - 0.005
+    assert np.abs(shared[:, left] - q[:, left]).max() > 0.02

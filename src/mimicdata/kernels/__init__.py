@@ -56,7 +56,7 @@ def _library() -> ctypes.CDLL:
     lib.mimic_solve_in_order.restype = None
     lib.mimic_solve_in_order.argtypes = [i64, ptr, ptr, ptr, ptr, i64, i64, f64, ptr, ptr, ptr]
     lib.mimic_refine.restype = i64
-    lib.mimic_refine.argtypes = [i64, *[ptr] * 12, i64, i64, f64, i64, ptr, ptr, ptr]
+    lib.mimic_refine.argtypes = [i64, *[ptr] * 13, i64, i64, f64, i64, ptr, ptr, ptr]
     lib.mimic_constraint_rows.restype = None
     lib.mimic_constraint_rows.argtypes = [i64, i64, ptr, ptr, ptr, i64, i64, *[ptr] * 8]
     return lib
@@ -378,12 +378,13 @@ def constraint_rows(
 def refine(
     clip: Clip, settings: tuple[float, float, float], collision: Collision, frames: np.ndarray, reference: np.ndarray,
     self_places: tuple[np.ndarray, np.ndarray, np.ndarray], floor_places: tuple[np.ndarray, np.ndarray, np.ndarray],
-    rounds: tuple[int, int, float],
+    rounds: tuple[int, int, float], held: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The frames `frames` (F,) solved again, each on its own, with their constraint places (per frame start
     (F + 1,), pair or geom, clearance), from their plain solution reference (F, J): rounds of constrained
     steps until every place misses its bound by at most the tolerance, or the steps run out; rounds: steps,
-    steps per round, tolerance (m). Returns joint angles (F, J) and the bodies there (F, B, 3|4)."""
+    steps per round, tolerance (m). `held` (F, C): chains that leave a self-collision pair to the other chains
+    moving it, at each frame. Returns joint angles (F, J) and the bodies there (F, B, 3|4)."""
     tree, tasks, chains = clip.structs(*settings)
     frames, reference = _c(frames, _I64), _c(reference)
     self_start, self_pair, self_clear = _c(self_places[0], _I64), _c(self_places[1], _I64), _c(self_places[2])
@@ -392,9 +393,12 @@ def refine(
     capacity = int(max(np.diff(self_start).max(initial=0) + np.diff(floor_start).max(initial=0), 1))
     q, body_pos, body_quat = np.empty((F, J)), np.empty((F, B, 3)), np.empty((F, B, 4))
     iterations, round_steps, settled = rounds
+    held_flags = None if held is None else _c(held, np.uint8)  # bound to a name: alive through the call
+    if held_flags is not None and held_flags.shape != (F, len(clip.chains[0]) - 1):
+        raise ValueError(f"held is {held_flags.shape}, not (frames, chains)")
     status = _library().mimic_refine(
         F, _ptr(frames), ctypes.byref(tree), ctypes.byref(tasks), ctypes.byref(chains),
-        ctypes.byref(collision.struct()), _ptr(reference), _ptr(self_start), _ptr(self_pair), _ptr(self_clear),
+        ctypes.byref(collision.struct()), _ptr(held_flags), _ptr(reference), _ptr(self_start), _ptr(self_pair), _ptr(self_clear),
         _ptr(floor_start), _ptr(floor_geom), _ptr(floor_clear), iterations, round_steps, settled, capacity, _ptr(q),
         _ptr(body_pos), _ptr(body_quat),
     )

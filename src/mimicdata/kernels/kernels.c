@@ -502,13 +502,25 @@ static double *new_row(Rows *rows, const Chains *ch, int64_t c, int64_t t, doubl
     return jac;
 }
 
+/* Whether chain c can change the distance between bodies bi and bj: one of its hinges moves one and not the
+ * other (a waist that turns both legs together cannot part the feet). Not when it is held (held[c], held may
+ * be NULL) while `free` other chains that are not can: a leg on a planted foot leaves the pair to them. */
+static int pair_mover(const Chains *ch, int64_t c, int64_t J, const Collision *col, int64_t bi, int64_t bj,
+                      const uint8_t *held, int64_t free) {
+    int parts = 0;
+    for (int64_t k = ch->joint_start[c]; k < ch->joint_start[c + 1] && !parts; k++)
+        parts = col->mask[bi * J + ch->joints[k]] != col->mask[bj * J + ch->joints[k]];
+    return parts && !(held && held[c] && free);
+}
+
 /* Self-collision at one place: geoms of `pair` at a frame's pose keep a distance >= clearance. Returns what is
  * missing (clearance - distance); with rows, a violated place gives each chain that moves it a row: the rate
  * of the distance (p's rate along n minus q's), asked for min(missing, stride) shared among the movers (only
- * the yielding chains when one of them moves it). */
+ * the yielding chains when one of them moves it). A chain `held` at the frame (a leg on a planted foot; NULL:
+ * none) is no mover when another chain moves the pair. */
 static double self_place(const double *body_pos, const double *body_quat, const double *origin, const double *hinge,
-                         int64_t J, const Chains *ch, const Collision *col, int64_t pair, double clearance, int64_t t,
-                         Rows *rows) {
+                         int64_t J, const Chains *ch, const Collision *col, const uint8_t *held, int64_t pair,
+                         double clearance, int64_t t, Rows *rows) {
     int64_t g[2] = {col->pairs[2 * pair], col->pairs[2 * pair + 1]};
     double ends[4][3], p[3], q[3], normal[3];
     for (int k = 0; k < 2; k++) {
@@ -519,16 +531,17 @@ static double self_place(const double *body_pos, const double *body_quat, const 
     double missing = clearance - capsule_pair(ends[0], ends[1], col->radius[g[0]], ends[2], ends[3],
                                               col->radius[g[1]], p, q, normal);
     if (!rows || missing <= 0) return missing;
-    int64_t bi = col->geom_body[g[0]], bj = col->geom_body[g[1]], movers = 0, yielders = 0;
+    int64_t bi = col->geom_body[g[0]], bj = col->geom_body[g[1]], movers = 0, yielders = 0, free_movers = 0;
+    for (int64_t c = 0; c < ch->C; c++)
+        free_movers += pair_mover(ch, c, J, col, bi, bj, NULL, 0) && !(held && held[c]);
     for (int64_t c = 0; c < ch->C; c++) {
-        int moves = chain_moves_body(ch, c, J, col->mask, bi) || chain_moves_body(ch, c, J, col->mask, bj);
+        int moves = pair_mover(ch, c, J, col, bi, bj, held, free_movers);
         movers += moves;
         yielders += moves && col->yielding[c];
     }
     double share = 1.0 / (double)(yielders ? yielders : (movers ? movers : 1));
     for (int64_t c = 0; c < ch->C; c++) {
-        int moves = chain_moves_body(ch, c, J, col->mask, bi) || chain_moves_body(ch, c, J, col->mask, bj);
-        if (!moves || (yielders && !col->yielding[c])) continue;
+        if (!pair_mover(ch, c, J, col, bi, bj, held, free_movers) || (yielders && !col->yielding[c])) continue;
         double *err, *jac = new_row(rows, ch, c, t, &err);
         if (!jac) continue;
         add_rates(jac, ch, c, J, origin, hinge, col->mask, bi, p, normal, 1.0);
@@ -575,21 +588,21 @@ void mimic_constraint_rows(int64_t N, int64_t kind, const int64_t *frame, const 
         int64_t t = frame[n];
         const double *bp = body_pos + 3 * B * t, *bq = body_quat + 4 * B * t, *o = origin + 3 * J * t,
                      *h = hinge + 3 * J * t;
-        missing[n] = kind == 0 ? self_place(bp, bq, o, h, J, ch, col, item[n], clearance[n], t, rows)
+        missing[n] = kind == 0 ? self_place(bp, bq, o, h, J, ch, col, NULL, item[n], clearance[n], t, rows)
                                : floor_place(bp, bq, o, h, J, ch, col, item[n], clearance[n], t, rows);
     }
 }
 
 /* Every constraint place of one frame (self-collision places s0 .. s1, floor places f0 .. f1) at the frame's
  * pose, their rows into `rows`; returns the most any place misses its bound by (0 when all hold). */
-static double frame_places(const Frame *f, int64_t J, const Chains *ch, const Collision *col, int64_t s0, int64_t s1,
-                           const int64_t *self_pair, const double *self_clear, int64_t f0, int64_t f1,
-                           const int64_t *floor_geom, const double *floor_clear, Rows *rows) {
+static double frame_places(const Frame *f, int64_t J, const Chains *ch, const Collision *col, const uint8_t *held,
+                           int64_t s0, int64_t s1, const int64_t *self_pair, const double *self_clear, int64_t f0,
+                           int64_t f1, const int64_t *floor_geom, const double *floor_clear, Rows *rows) {
     double worst = 0.0;
     memset(rows->count, 0, sizeof(int64_t) * (size_t)ch->C);
     for (int64_t k = s0; k < s1; k++) {
-        double m = self_place(f->body_pos, f->body_quat, f->origin, f->hinge, J, ch, col, self_pair[k], self_clear[k],
-                              0, rows);
+        double m = self_place(f->body_pos, f->body_quat, f->origin, f->hinge, J, ch, col, held, self_pair[k],
+                              self_clear[k], 0, rows);
         if (m > worst) worst = m;
     }
     for (int64_t k = f0; k < f1; k++) {
@@ -604,10 +617,10 @@ static double frame_places(const Frame *f, int64_t J, const Chains *ch, const Co
  * solution `reference` (F, J), in rounds of `round` constrained steps (the posture pulls toward the reference;
  * only the chains with rows step), until every place of the frame misses its bound by at most `settled` or
  * `iterations` steps are done. The places of frame i are self_start[i] .. self_start[i + 1] of self_pair and
- * self_clear, and likewise for the floor. q_out (F, J) and the bodies there (F, B, 3|4). Returns 0, or -1
+ * self_clear, and likewise for the floor; held (F, C) or NULL: the chains held at each frame (self_place). q_out (F, J) and the bodies there (F, B, 3|4). Returns 0, or -1
  * when out of memory. */
 int64_t mimic_refine(int64_t F, const int64_t *frames, const Tree *tree, const Tasks *tasks, const Chains *ch,
-                     const Collision *col, const double *reference, const int64_t *self_start,
+                     const Collision *col, const uint8_t *held, const double *reference, const int64_t *self_start,
                      const int64_t *self_pair, const double *self_clear, const int64_t *floor_start,
                      const int64_t *floor_geom, const double *floor_clear, int64_t iterations, int64_t round,
                      double settled, int64_t capacity, double *q_out, double *body_pos_out, double *body_quat_out) {
@@ -628,8 +641,9 @@ int64_t mimic_refine(int64_t F, const int64_t *frames, const Tree *tree, const T
         for (int64_t it = 0;; it++) {
             frame_pose_and_errors(&f, tree, tasks, t, q);
             if (it == iterations) break;
-            double worst = frame_places(&f, J, ch, col, self_start[i], self_start[i + 1], self_pair, self_clear,
-                                        floor_start[i], floor_start[i + 1], floor_geom, floor_clear, &rows);
+            double worst = frame_places(&f, J, ch, col, held ? held + C * i : NULL, self_start[i], self_start[i + 1],
+                                        self_pair, self_clear, floor_start[i], floor_start[i + 1], floor_geom,
+                                        floor_clear, &rows);
             if (it > 0 && it % round == 0 && worst <= settled) break;
             for (int64_t c = 0; c < C; c++)
                 if (rows.count[c] > 0)

@@ -10,10 +10,17 @@ A frame's constrained answer is not unique: two thighs crossing in a turn part b
 roll or knee, and neighbouring frames, each solved on its own, pick different mixes (SOMA
 walk_arc: the knee's correction +0.15, -0.07, -0.20 rad on three frames in a row, the planted
 foot jumping 2 cm a frame). So the correction Δq(t) = q_refined - q_plain is smoothed along
-time by a Gaussian of CORRECTION_SIGMA, and a second pass refines, from that smoothed motion,
-the frames it left short of a bound; their corrections are small and agree. On the takes of
-tools/eval_retarget.py this cut RMS joint jerk by 20-80% (SOMA walk 5,808 -> 2,007, hiphop 9,505
--> 1,723, CMU 01_01 1,963 -> 999, LAFAN1 fall 682 -> 499) with self-collision frames no higher.
+time by a Gaussian of CORRECTION_SIGMA, and further passes (PASSES in all) refine, from that
+smoothed motion, the frames it left short of a bound; their corrections are small and agree. On
+the takes of tools/eval_retarget.py this cut RMS joint jerk by 20-80% (SOMA walk 5,808 -> 2,007,
+hiphop 9,505 -> 1,723, CMU 01_01 1,963 -> 999, LAFAN1 fall 682 -> 499) with self-collision
+frames no higher.
+
+A leg whose foot is planted is held: a pair it makes with another chain is the other's to clear
+(the swing leg steps around the stance leg, as a person's does). Shared, the thighs crossing in a
+turn pushed the stance leg aside and slid its planted foot by up to 5 cm (SOMA walk_arc: stance
+foot 0.20 -> 0.13 m/s; walk 0.090 -> 0.050, jog 0.091 -> 0.049). Where both feet are planted,
+or neither, the legs share as before.
 
 The IK moves limbs, not the base. Where the trunk (or a limb the IK could not lift) is
 still below the floor, the base is raised by the depth, spread over neighbouring frames by a
@@ -43,7 +50,7 @@ SETTLED = 0.002  # m: a bound missed by less than this needs no more iterations
 SPREAD = 0.1  # s: half-width of the running maximum that spreads a bound or a base lift over time
 SPREAD_SIGMA = 0.04  # s: the Gaussian after it
 CORRECTION_SIGMA = 0.04  # s: the Gaussian the refinement's joint corrections are smoothed by along time
-PASSES = 2  # refinements of the plain solve, the second from the first's smoothed answer
+PASSES = 3  # refinements of the plain solve, each from the one before's smoothed answer
 ROOTED = 2  # hinges: a geom moved by no more of a chain's is held off the floor by the base, not by the chain
 
 
@@ -65,16 +72,18 @@ def _on_feet(robot: RobotModel, geometry: CollisionGeometry) -> np.ndarray:
 
 
 def enforce(
-    problem: IkProblem, robot: RobotModel, solved: IkResult, settings: ConstraintSettings, fps: float
+    problem: IkProblem, robot: RobotModel, solved: IkResult, settings: ConstraintSettings, fps: float,
+    held: np.ndarray | None = None,
 ) -> tuple[np.ndarray, IkProblem]:
     """Joint angles, and the problem with its base lifted, that keep the robot's collision geometry
     apart and above the floor, from a plain solve; (its joint_pos, problem) unchanged for a robot
-    without collision geometry."""
+    without collision geometry. `held` (T, C): the chains that leave a colliding pair to the other chains
+    moving it, frame by frame (a leg on a planted foot: moved, the foot would slide)."""
     geometry = robot.collision
     if geometry is None:
         return solved.joint_pos, problem
     for _ in range(PASSES):
-        solved = _refine(problem, robot, solved, settings, geometry, fps)
+        solved = _refine(problem, robot, solved, settings, geometry, fps, held)
     if settings.floor is None:
         return solved.joint_pos, problem
     lowest = geometry.lowest_points(solved.body_pos, solved.body_quat)[:, ~_on_feet(robot, geometry)].min(axis=1)
@@ -86,7 +95,7 @@ def enforce(
     problem = replace(problem, root_pos=root_pos)
     body_pos, body_quat = robot.forward_kinematics(problem.root_pos, problem.root_quat, solved.joint_pos)
     lifted = replace(solved, body_pos=body_pos, body_quat=body_quat)
-    return _refine(problem, robot, lifted, settings, geometry, fps).joint_pos, problem
+    return _refine(problem, robot, lifted, settings, geometry, fps, held).joint_pos, problem
 
 
 def smooth_envelope(need: np.ndarray, fps: float) -> np.ndarray:
@@ -106,6 +115,7 @@ def _refine(
     settings: ConstraintSettings,
     geometry: CollisionGeometry,
     fps: float,
+    held: np.ndarray | None = None,
 ) -> IkResult:
     """Solve again, with the constraints on, the frames where the plain solution comes near them.
 
@@ -149,7 +159,7 @@ def _refine(
     refined, refined_pos, refined_quat = kernels.refine(
         problem.kernel_clip(robot), (problem.config.solver.damping, settings.posture_weight, settings.max_step),
         collision, picked, reference[picked], self_places, floor_places,
-        (settings.iterations, ROUND, SETTLED),
+        (settings.iterations, ROUND, SETTLED), None if held is None else held[picked],
     )
     correction = np.zeros_like(reference)
     correction[picked] = refined - reference[picked]

@@ -276,6 +276,18 @@ def _with_swing_lifted(problem: IkProblem, robot: RobotModel, down: np.ndarray, 
     return replace(problem, targets=replace(targets, positions=positions))
 
 
+def _legs_on(problem: IkProblem, down: np.ndarray) -> np.ndarray:
+    """(T, C) the chains that carry a foot planted at the frame (`down` (T, 2), left and right)."""
+    order = list(problem.config.tasks)
+    legs = np.zeros((len(down), len(problem.chains)), dtype=bool)
+    for f, side in enumerate(SIDES):
+        ankle = order.index(f"{side}_ankle")
+        for c, chain in enumerate(problem.chains):
+            if ankle in chain.tasks:
+                legs[:, c] |= down[:, f]
+    return legs
+
+
 def ik_residual(problem: IkProblem, body_pos: np.ndarray, body_quat: np.ndarray) -> np.ndarray:
     """(T,) how far the farthest end effector (hand or foot) ends from its IK target (m), the base as solved.
     Knees and elbows are left out: their targets are hints that other proportions cannot all meet."""
@@ -338,21 +350,20 @@ def _retarget(
     config, settings = problem.config, problem.config.constraints
     fps, T = skeleton.fps, skeleton.num_frames
     planted = foot_contacts(scaled.feet, scaled.feet_rest, fps)
+    # A foot on the floor by either measure: the ground stage's looser contacts or the lock's planted parts.
+    down = planted | scaled.planted_parts.any(axis=2)
     if settings is not None and settings.stance_lock is not None:
         problem = _with_feet_locked(problem, robot, scaled.planted_parts, fps, settings.stance_lock.blend)
     if settings is not None and settings.swing_clearance is not None:
-        # Not where the ground stage will put a sole on the floor either (its contacts are looser).
-        down = planted | scaled.planted_parts.any(axis=2)
         problem = _with_swing_lifted(problem, robot, down, planted, fps, settings.swing_clearance)
     solved = problem.solve_in_order(robot)
     if settings is not None and settings.base_reach is not None:
         feet = [k for k, _ in _ankles(problem, robot)]
-        down = planted | scaled.planted_parts.any(axis=2)
         hips = [robot.body_index(config.legs[side][0]) for side in SIDES]
         problem, solved = give_way(problem, robot, solved, feet, hips, down, settings.base_reach, fps)
     joint_pos = solved.joint_pos
     if settings is not None:
-        joint_pos, problem = enforce(problem, robot, solved, settings, fps)
+        joint_pos, problem = enforce(problem, robot, solved, settings, fps, _legs_on(problem, down))
     if settings is not None and settings.speed_limits:
         # Before smoothing and clipping, which both keep a speed bound (speed.py).
         joint_pos = limit_joint_speed(joint_pos, robot.velocity_limit, fps)
