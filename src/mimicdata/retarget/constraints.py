@@ -46,10 +46,11 @@ class Places:
     num_frames: int
 
     @staticmethod
-    def where(mask: np.ndarray, clearance: np.ndarray) -> Places:
-        """The places a (T, I) mask picks, with their bounds from (T, I) clearances."""
-        frame, item = np.nonzero(mask)
-        return Places(frame, item, clearance[frame, item], mask.shape[0])
+    def where(mask: np.ndarray, clearance: np.ndarray, items: np.ndarray | None = None) -> Places:
+        """The places a (T, I) mask picks, with their bounds from (T, I) clearances; column i is item items[i]
+        (default i)."""
+        frame, column = np.nonzero(mask)
+        return Places(frame, column if items is None else items[column], clearance[frame, column], mask.shape[0])
 
     def grouped(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The places at `frames` (F,) (sorted), grouped by frame as the compiled solver reads them: where each

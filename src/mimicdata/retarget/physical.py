@@ -101,11 +101,16 @@ def enforce(
 def smooth_envelope(need: np.ndarray, fps: float) -> np.ndarray:
     """(T, ...) a curve without corners that is at least `need` (T, ...) everywhere, and 0 far from where
     need is positive: a running maximum over SPREAD either side, then a Gaussian, along time."""
-    width = 2 * int(round(SPREAD * fps)) + 1
-    spread = maximum_filter1d(need, width, axis=0, mode="nearest")
-    smooth = gaussian_filter1d(spread, SPREAD_SIGMA * fps, axis=0, mode="nearest", truncate=3.0)
-    # The Gaussian's far tail is numerical dust; cut it so "no push" means exactly 0.
-    return np.maximum(np.where(smooth > 1e-4, smooth, 0.0), need)
+    flat = need.reshape(len(need), -1)
+    active = np.flatnonzero((flat > 0).any(axis=0))  # most pairs never need a push: only these are filtered
+    out = flat.copy()
+    if len(active) and len(flat):
+        width = 2 * int(round(SPREAD * fps)) + 1
+        spread = maximum_filter1d(flat[:, active], width, axis=0, mode="nearest")
+        smooth = gaussian_filter1d(spread, SPREAD_SIGMA * fps, axis=0, mode="nearest", truncate=3.0)
+        # The Gaussian's far tail is numerical dust; cut it so "no push" means exactly 0.
+        out[:, active] = np.maximum(np.where(smooth > 1e-4, smooth, 0.0), flat[:, active])
+    return out.reshape(need.shape)
 
 
 def _refine(
@@ -135,18 +140,20 @@ def _refine(
         # Exact within reach; farther, the bounding-sphere lower bound, which the raised clearances below
         # build on in the fade of a contact: a sentinel there instead would ask for a metre of clearance.
         distance = geometry.near_pair_distances(body_pos, body_quat, margin.max() + PAIR_REACH)  # (T, P)
+        # Only the pairs that ever come within reach can have places (most never do).
+        pairs = np.flatnonzero((distance < margin + PAIR_REACH).any(axis=0))
+        distance, margin = distance[:, pairs], margin[pairs]
         push = smooth_envelope(np.maximum(margin - distance, 0.0), fps)
         near |= (push > SETTLED).any(axis=1)
         clearance = np.where(push > 0, distance + push, margin)
-        places["self"] = Places.where(distance < clearance + PAIR_REACH, clearance)
+        places["self"] = Places.where(distance < clearance + PAIR_REACH, clearance, pairs)
     if settings.floor is not None:
         geoms = floor_geoms(robot, geometry, problem, settings.floor.chains)
-        lowest = np.full((T, geometry.num_geoms), np.inf)
-        lowest[:, geoms] = geometry.lowest_points(body_pos, body_quat)[:, geoms]
+        lowest = geometry.lowest_points(body_pos, body_quat)[:, geoms]
         push = smooth_envelope(np.maximum(settings.floor.margin - lowest, 0.0), fps)
         near |= (push > SETTLED).any(axis=1)
         clearance = np.where(push > 0, lowest + push, settings.floor.margin)
-        places["floor"] = Places.where(lowest < clearance + PAIR_REACH, clearance)
+        places["floor"] = Places.where(lowest < clearance + PAIR_REACH, clearance, geoms)
     picked = np.flatnonzero(near)
     if not len(picked):
         return solved
@@ -163,7 +170,9 @@ def _refine(
     )
     correction = np.zeros_like(reference)
     correction[picked] = refined - reference[picked]
-    correction = gaussian_filter1d(correction, CORRECTION_SIGMA * fps, axis=0, mode="constant", truncate=3.0)
+    changed = np.flatnonzero(np.abs(correction).max(axis=0) > 0.0)  # the joints of the chains that had rows
+    correction[:, changed] = gaussian_filter1d(correction[:, changed], CORRECTION_SIGMA * fps, axis=0, mode="constant",
+                                               truncate=3.0)
     moved = np.flatnonzero(np.abs(correction).max(axis=1) > 0.0)
     joint_pos, body_pos, body_quat = reference + correction, body_pos.copy(), body_quat.copy()
     body_pos[moved], body_quat[moved] = robot.forward_kinematics(problem.root_pos[moved], problem.root_quat[moved],
