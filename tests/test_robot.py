@@ -54,7 +54,7 @@ def test_fk_agrees_with_pinocchio(robot):
     pin = pytest.importorskip("pinocchio")
     root, quat, q = _random_configs(robot, 20, seed=3)
     pos, rot = robot.forward_kinematics(root, quat, q)
-    model = robot.pin_model
+    model = pin.buildModelFromUrdf(str(robot.model_path), pin.JointModelFreeFlyer())
     data = model.createData()
     for t in range(len(q)):
         config = np.concatenate([root[t], quat[t, 1:], quat[t, :1], q[t]])  # pinocchio: xyzw
@@ -62,6 +62,39 @@ def test_fk_agrees_with_pinocchio(robot):
         for b, name in enumerate(robot.body_names):
             placement = data.oMf[model.getFrameId(name)]
             np.testing.assert_allclose(pos[t, b], placement.translation, atol=1e-9)
+
+
+def test_the_bundled_robots_stored_parse_is_pinocchios_and_a_stale_one_is_not_used(tmp_path, monkeypatch):
+    """robot/parse.py: the G1 loads from the parse stored beside its URDF (no pinocchio import), equal to what
+    pinocchio reads from it now (else: python tools/store_robot_tree.py); a copy of the model with one byte
+    changed beside that same stored parse is read through pinocchio instead."""
+    import dataclasses
+    import shutil
+    import subprocess
+    import sys
+
+    from mimicdata.robot.model import BUNDLED
+    from mimicdata.robot.parse import parse_model, read_with_pinocchio, stored_path
+
+    config = BUNDLED["unitree_g1"]
+    model = config.parent / "g1_29dof.urdf"
+    assert stored_path(model).is_file()
+    stored, fresh = parse_model(model, None, config), read_with_pinocchio(model, None, config)
+    for field in dataclasses.fields(fresh):
+        a, b = getattr(stored, field.name), getattr(fresh, field.name)
+        assert a == b if isinstance(a, (str, tuple)) else (np.array_equal(a, b) and a.dtype == b.dtype), field.name
+    code = "import sys; from mimicdata.robot import load_robot; load_robot(); print('pinocchio' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+    from mimicdata.robot import parse
+
+    read = []
+    monkeypatch.setattr(parse, "read_with_pinocchio", lambda *args: read.append(args) or fresh)
+    assert parse_model(model, None, config) is not fresh and not read  # the stored one
+    changed = tmp_path / model.name
+    changed.write_text(model.read_text().replace("<robot name=", "<robot  name=", 1))
+    shutil.copy(stored_path(model), stored_path(changed))
+    assert parse_model(changed, None, changed) is fresh and len(read) == 1
 
 
 def test_sole_points_lie_below_ankle(robot):

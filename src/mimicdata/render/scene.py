@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..robot import RobotModel
 from ..robot.collision import FLOOR_DEPTH, SELF_COLLISION_DEPTH
 from ..robot.mujoco_model import qpos_addresses
+from ..timeseries import gaussian_smooth
 from .camera import Camera
 from .gl import offscreen_context
 
@@ -285,6 +285,6 @@ def _camera_path(drawing: Drawing, camera: Camera) -> tuple[np.ndarray, float]:
         center[2] = 0.7
         return np.broadcast_to(center, focus.shape), float(max(3.5, 1.1 * reach.max() + 1.0))
     if len(focus) > 1:
-        focus = gaussian_filter1d(focus, FOLLOW_SMOOTHING * drawing.fps, axis=0, mode="nearest")
+        focus = gaussian_smooth(focus, FOLLOW_SMOOTHING * drawing.fps)
     focus[:, 2] = 0.7  # a steady horizon: the camera follows the root across the floor, not up and down
     return focus, 3.5

@@ -8,7 +8,8 @@ puts planted soles at z = 0 and keeps flight phases (jumps) in the air.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+
+from ..timeseries import gaussian_smooth
 
 # A human foot is planted when its lowest marker is within this height of
 # where that marker rests on the floor and moves slower than this speed.
@@ -67,4 +68,4 @@ def planted_floor(sole_height: np.ndarray, planted: np.ndarray, fps: float) -> n
         level = np.interp(np.arange(T), frames, planted_low[frames])
     else:
         level = np.full(T, sole_height.min())
-    return gaussian_filter1d(level, SMOOTHING_SIGMA * fps, mode="nearest") if T > 1 else level
+    return gaussian_smooth(level, SMOOTHING_SIGMA * fps) if T > 1 else level

@@ -34,11 +34,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from .. import kernels
 from ..robot import RobotModel
 from ..robot.collision import CollisionGeometry
+from ..timeseries import gaussian_smooth, running_max
 from .constraints import Places, compiled_settings
 from .formats import ConstraintSettings
 from .ik import IkResult
@@ -106,8 +106,8 @@ def smooth_envelope(need: np.ndarray, fps: float) -> np.ndarray:
     out = flat.copy()
     if len(active) and len(flat):
         width = 2 * int(round(SPREAD * fps)) + 1
-        spread = maximum_filter1d(flat[:, active], width, axis=0, mode="nearest")
-        smooth = gaussian_filter1d(spread, SPREAD_SIGMA * fps, axis=0, mode="nearest", truncate=3.0)
+        spread = running_max(flat[:, active], width)
+        smooth = gaussian_smooth(spread, SPREAD_SIGMA * fps, truncate=3.0)
         # The Gaussian's far tail is numerical dust; cut it so "no push" means exactly 0.
         out[:, active] = np.maximum(np.where(smooth > 1e-4, smooth, 0.0), flat[:, active])
     return out.reshape(need.shape)
@@ -171,8 +171,7 @@ def _refine(
     correction = np.zeros_like(reference)
     correction[picked] = refined - reference[picked]
     changed = np.flatnonzero(np.abs(correction).max(axis=0) > 0.0)  # the joints of the chains that had rows
-    correction[:, changed] = gaussian_filter1d(correction[:, changed], CORRECTION_SIGMA * fps, axis=0, mode="constant",
-                                               truncate=3.0)
+    correction[:, changed] = gaussian_smooth(correction[:, changed], CORRECTION_SIGMA * fps, "constant", truncate=3.0)
     moved = np.flatnonzero(np.abs(correction).max(axis=1) > 0.0)
     joint_pos, body_pos, body_quat = reference + correction, body_pos.copy(), body_quat.copy()
     body_pos[moved], body_quat[moved] = robot.forward_kinematics(problem.root_pos[moved], problem.root_quat[moved],

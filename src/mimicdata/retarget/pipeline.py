@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..errors import InputError
 from ..geometry.rotations import (
@@ -22,6 +21,7 @@ from ..geometry.rotations import (
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
 from ..stages.resample import resample_skeleton, spline_resample
+from ..timeseries import gaussian_smooth
 from .arms import hanging_angle, spread
 from .calibrate import offsets_at, robot_tpose, stored_offsets
 from .draft import retarget_config
@@ -95,10 +95,10 @@ def smoothed(skeleton: SkeletonMotion, sigma_seconds: float) -> SkeletonMotion:
     sigma = sigma_seconds * skeleton.fps
     if sigma <= 0.3 or skeleton.num_frames < 2:
         return skeleton
-    positions = gaussian_filter1d(skeleton.positions, sigma, axis=0, mode="nearest")
+    positions = gaussian_smooth(skeleton.positions, sigma)
     # Averaging sign-continuous unit quaternions and renormalising is an
     # accurate mean for the small angles one smoothing window spans.
-    rotations = gaussian_filter1d(quat_continuity(skeleton.rotations, axis=0), sigma, axis=0, mode="nearest")
+    rotations = gaussian_smooth(quat_continuity(skeleton.rotations, axis=0), sigma)
     return replace(skeleton, positions=positions, rotations=quat_normalize(rotations))
 
 
@@ -370,7 +370,7 @@ def _retarget(
     for chain, chain_settings in zip(problem.chains, config.chains.values()):
         sigma = chain_settings.smoothing * fps
         if sigma > 0.3 and T > 1:
-            joint_pos[:, chain.joints] = gaussian_filter1d(joint_pos[:, chain.joints], sigma, axis=0, mode="nearest")
+            joint_pos[:, chain.joints] = gaussian_smooth(joint_pos[:, chain.joints], sigma)
     joint_pos = np.clip(joint_pos, robot.joint_lower, robot.joint_upper)
 
     root_pos, root_quat = problem.root_pos.copy(), problem.root_quat

@@ -1,4 +1,4 @@
-"""A floating-base robot loaded through pinocchio, with FK batched over frames."""
+"""A floating-base robot (its parse: robot/parse.py), with FK batched over frames."""
 
 from __future__ import annotations
 
@@ -9,23 +9,20 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pinocchio as pin
 import yaml
 
 from .. import kernels
 from ..errors import RobotModelError
 from ..geometry.rotations import (
-    matrix_to_quat,
     quat_continuity,
     quat_normalize,
     rotate_vector,
 )
 from .collision import CollisionGeometry, collision_from_config, collision_from_model
+from .parse import parse_model
 
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"unitree_g1": ASSETS / "unitree_g1" / "robot.yaml"}
-
-_AXES = {"RX": (1.0, 0.0, 0.0), "RY": (0.0, 1.0, 0.0), "RZ": (0.0, 0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -44,72 +41,37 @@ class RobotModel:
 
     def __init__(self, config_path: Path | None, model_path: Path, options: dict) -> None:
         self.model_path = model_path
-        self.pin_model = _load_pinocchio(model_path)
-        m = self.pin_model
-        _add_bodies(m, options.get("extra_bodies"), config_path or model_path)
-        if m.joints[1].shortname() != "JointModelFreeFlyer":
-            raise RobotModelError(f"{model_path}: the first joint must be a floating base")
-        self.name = str(options.get("name", m.name))
-        links: list[_Link] = []
-        axes: list[np.ndarray] = []
-        joint_names: list[str] = []
-        lower: list[float] = []
-        upper: list[float] = []
-        for j in range(1, m.njoints):
-            jm = m.joints[j]
-            kind = jm.shortname().removeprefix("JointModel")
-            placement = m.jointPlacements[j]
-            if j == 1:
-                links.append(_Link(-1, np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0]), np.zeros(3), -1))
-                continue
-            if kind in _AXES:
-                axis = np.array(_AXES[kind])
-            elif kind == "RevoluteUnaligned":
-                axis = np.asarray(jm.axis, dtype=float)
-            else:
-                raise RobotModelError(
-                    f"{model_path}: joint {m.names[j]!r} is of type {kind}; "
-                    "mimicdata supports a floating base with revolute joints"
-                )
-            joint_names.append(m.names[j])
-            axes.append(axis / np.linalg.norm(axis))
-            lower.append(float(m.lowerPositionLimit[jm.idx_q]))
-            upper.append(float(m.upperPositionLimit[jm.idx_q]))
-            links.append(
-                _Link(
-                    parent=m.parents[j] - 1,
-                    offset_pos=np.array(placement.translation, dtype=float),
-                    offset_quat=matrix_to_quat(placement.rotation),
-                    axis=axes[-1],
-                    q_index=len(joint_names) - 1,
-                )
-            )
+        parsed = parse_model(model_path, options.get("extra_bodies"), config_path or model_path)
+        self.parsed = parsed
+        self.name = str(options.get("name", parsed.name))
+        links = [_Link(int(p), pos, quat, axis, int(j)) for p, pos, quat, axis, j in
+                 zip(parsed.link_parent, parsed.link_pos, parsed.link_quat, parsed.link_axis, parsed.link_joint)]
+        joint_names = list(parsed.joint_names)
         self._links = links
         # The tree as the FK kernel reads it (kernels.forward_kinematics).
         self._kernel_links = (
-            np.array([link.parent for link in links], dtype=np.int64),
-            np.array([max(link.q_index, 0) for link in links], dtype=np.int64),
-            np.array([link.offset_pos for link in links]),
-            np.array([link.offset_quat for link in links]),
-            np.array([link.axis for link in links]),
+            parsed.link_parent.astype(np.int64),
+            np.maximum(parsed.link_joint, 0).astype(np.int64),
+            parsed.link_pos,
+            parsed.link_quat,
+            parsed.link_axis,
         )
-        self.joint_names: tuple[str, ...] = tuple(joint_names)
-        self.joint_lower = np.array(lower)
-        self.joint_upper = np.array(upper)
+        self.joint_names: tuple[str, ...] = parsed.joint_names
+        self.joint_lower = parsed.lower.copy()
+        self.joint_upper = parsed.upper.copy()
 
-        bodies = [f for f in m.frames if f.type == pin.FrameType.BODY]
-        order = options.get("body_names") or [f.name for f in bodies]
-        by_name = {f.name: f for f in bodies}
+        order = options.get("body_names") or list(parsed.body_names)
+        by_name = {name: i for i, name in enumerate(parsed.body_names)}
         missing = [b for b in order if b not in by_name]
         if missing:
             raise RobotModelError(f"{config_path or model_path}: bodies not in the model: {missing}")
         self.body_names: tuple[str, ...] = tuple(order)
-        self._body_link = np.array([by_name[b].parentJoint - 1 for b in order])
-        placements = [by_name[b].placement for b in order]
+        frames = [by_name[b] for b in order]
+        self._body_link = parsed.body_link[frames]
         self._kernel_bodies = (
             self._body_link.astype(np.int64),
-            np.array([p.translation for p in placements], dtype=float).reshape(-1, 3),
-            np.array([matrix_to_quat(p.rotation) for p in placements]).reshape(-1, 4),
+            parsed.body_pos[frames].reshape(-1, 3),
+            parsed.body_quat[frames].reshape(-1, 4),
         )
 
         self.root_body = str(options.get("root_body", self.body_names[0]))
@@ -133,7 +95,7 @@ class RobotModel:
         self.body_parents = np.array([link_body.get(links[link].parent, -1) if link > 0 else -1
                                       for link in self._body_link])
         # A model's own speed limits (URDF `velocity`) unless the description gives them; 0 means none.
-        own = np.array([float(m.velocityLimit[m.joints[m.getJointId(n)].idx_v]) for n in joint_names])
+        own = parsed.velocity
         self.velocity_limit = np.where(own > 0, own, np.inf)
         if options.get("velocity_limits"):
             self.velocity_limit = _velocity_limits(options["velocity_limits"], joint_names, config_path or model_path)
@@ -316,64 +278,6 @@ def _velocity_limits(patterns: object, joint_names: list[str], source: Path) -> 
             if np.isinf(limits[j]):
                 limits[j] = float(value)
     return limits
-
-
-def _load_pinocchio(path: Path) -> pin.Model:
-    if not path.is_file():
-        raise RobotModelError(f"{path}: robot description not found")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".urdf":
-            return pin.buildModelFromUrdf(str(path), pin.JointModelFreeFlyer())
-        if suffix in (".xml", ".mjcf"):
-            try:
-                model = _mjcf_model(str(path))
-            except (RuntimeError, ValueError):
-                model = None
-            if model is None or len(set(model.names)) < len(model.names):
-                model = _normalized_mjcf_model(path)
-            return model
-    except Exception as exc:  # pinocchio raises bare RuntimeError/ValueError
-        raise RobotModelError(f"{path}: pinocchio could not load it: {exc}") from exc
-    raise RobotModelError(f"{path}: expected a .urdf or MJCF .xml robot description")
-
-
-def _add_bodies(model: pin.Model, extra: object, source: Path) -> None:
-    """Bodies a description adds, fixed to a body of the model at an offset in its frame:
-    `extra_bodies: {name: {parent: body, pos: [x, y, z]}}` (a hand at the end of a forearm link that has none)."""
-    if not extra:
-        return
-    if not isinstance(extra, dict):
-        raise RobotModelError(f"{source}: extra_bodies: expected {{name: {{parent: body, pos: [x, y, z]}}}}")
-    for name, spec in extra.items():
-        parent = spec.get("parent") if isinstance(spec, dict) else None
-        pos = spec.get("pos") if isinstance(spec, dict) else None
-        if not model.existBodyName(str(parent)) or not (isinstance(pos, list) and len(pos) == 3):
-            raise RobotModelError(f"{source}: extra_bodies[{name!r}]: expected parent: a body of the model and "
-                                  f"pos: [x, y, z] (m), got {spec!r}")
-        frame_id = model.getFrameId(str(parent), pin.FrameType.BODY)
-        frame = model.frames[frame_id]
-        placement = frame.placement * pin.SE3(np.eye(3), np.asarray(pos, dtype=float))
-        model.addFrame(pin.Frame(str(name), frame.parentJoint, frame_id, placement, pin.FrameType.BODY))
-
-
-def _mjcf_model(path: str) -> pin.Model:
-    model = pin.buildModelFromMJCF(path)
-    if model.njoints < 2 or model.joints[1].shortname() != "JointModelFreeFlyer":
-        model = pin.buildModelFromMJCF(path, pin.JointModelFreeFlyer())
-    return model
-
-
-def _normalized_mjcf_model(path: Path) -> pin.Model:
-    """Pinocchio's model of the MJCF MuJoCo writes back (mujoco_model.normalized_mjcf)."""
-    import tempfile
-
-    from .mujoco_model import normalized_mjcf
-
-    with tempfile.TemporaryDirectory() as folder:
-        clean = Path(folder) / path.name
-        clean.write_text(normalized_mjcf(path))
-        return _mjcf_model(str(clean))
 
 
 @lru_cache(maxsize=8)

@@ -46,18 +46,16 @@ class Limbs:
 
 def body_tree(robot: RobotModel) -> np.ndarray:
     """(B,) each body's parent body in the model's tree (-1 for the root), fixed attachments included."""
-    import pinocchio as pin
-
-    model = robot.pin_model
+    parsed = robot.parsed
     index = {name: b for b, name in enumerate(robot.body_names)}
     parents = np.full(len(robot.body_names), -1)
-    for frame in model.frames:
-        if frame.type != pin.FrameType.BODY or frame.name not in index:
+    for frame, name in enumerate(parsed.body_names):
+        if name not in index:
             continue
-        up = frame.parentFrame
-        while up > 0 and not (model.frames[up].type == pin.FrameType.BODY and model.frames[up].name in index):
-            up = model.frames[up].parentFrame
-        parents[index[frame.name]] = index[model.frames[up].name] if up > 0 else -1
+        up = int(parsed.body_parent[frame])
+        while up >= 0 and parsed.body_names[up] not in index:
+            up = int(parsed.body_parent[up])
+        parents[index[name]] = index[parsed.body_names[up]] if up >= 0 else -1
     return parents
 
 
