@@ -39,3 +39,12 @@ def test_retargeting_does_not_import_scipy():
             "mimicdata.retarget.physical; print(sorted(m for m in sys.modules if m.startswith('scipy')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_runs_of_flags_are_found_at_both_ends_and_in_order():
+    from mimicdata.timeseries import true_runs
+
+    flags = np.array([1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
+    assert true_runs(flags) == [(0, 2), (4, 5), (6, 9)]
+    assert true_runs(np.zeros(4, dtype=bool)) == [] and true_runs(np.ones(3, dtype=bool)) == [(0, 3)]
+    assert true_runs(np.zeros(0, dtype=bool)) == []

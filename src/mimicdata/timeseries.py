@@ -1,4 +1,4 @@
-"""Filters along time (axis 0) of per-frame arrays: Gaussian smoothing and a running maximum.
+"""Along time (axis 0) of per-frame arrays: Gaussian smoothing, a running maximum, runs of flags.
 
 Written here rather than taken from scipy.ndimage, whose import costs a fifth of a second in every
 process that retargets (ingest-motion's start-up, each build worker). Both pad the ends: 'nearest'
@@ -50,3 +50,9 @@ def running_max(x: np.ndarray, width: int, mode: Mode = "nearest") -> np.ndarray
     for offset in range(1, width):
         np.maximum(out, padded[offset : offset + T], out=out)
     return out
+
+
+def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of True in a (T,) flag array, in order."""
+    edges = np.diff(np.concatenate([[0], np.asarray(flags).astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))

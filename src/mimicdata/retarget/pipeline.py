@@ -186,12 +186,12 @@ def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets
             continue
         parts = [role for role in (f"{side}_elbow", f"{side}_wrist") if role in order]
         shoulder_pos = skeleton.positions[:, roles[f"{side}_shoulder"]]
-        reach = [(skeleton.positions[:, roles[role]] - shoulder_pos) * arm_scale for role in parts]
+        arm_offsets = [(skeleton.positions[:, roles[role]] - shoulder_pos) * arm_scale for role in parts]
         if collision is not None and collision.spread_arms and parts and parts[-1].endswith("wrist"):
             angle = hanging_angle(robot, config, side, collision.margin)
-            reach = spread(reach, rot_target[:, order.index("pelvis")], side, angle, scaled.robot.arm)
+            arm_offsets = spread(arm_offsets, rot_target[:, order.index("pelvis")], side, angle, scaled.robot.arm)
         shoulder = robot.body_index(config.arms[side][0])
-        arm_slots.extend((order.index(role), shoulder, offset) for role, offset in zip(parts, reach))
+        arm_slots.extend((order.index(role), shoulder, offset) for role, offset in zip(parts, arm_offsets))
     arm_slots.sort(key=lambda slot: slot[0])
     nominal = np.zeros(robot.num_joints)
     for name, value in config.nominal.items():

@@ -34,11 +34,11 @@ from dataclasses import replace
 import numpy as np
 
 from ..robot import RobotModel
+from ..timeseries import true_runs
 from .formats import ReachSettings
 from .ik import IkResult, task_errors
 from .physical import smooth_envelope
 from .problem import IkProblem
-from .stance import contact_runs
 from .swing import swing_clearance
 
 DEAD_ZONE = 0.005  # m
@@ -92,7 +92,7 @@ def _solve_again(problem: IkProblem, robot: RobotModel, solved: IkResult, moved:
     """`solved` with the runs of `moved` frames solved again in order, each run from its first frame's old
     answer (the base moved by centimetres: a few steps away); the others as they were."""
     joint_pos = solved.joint_pos.copy()
-    for start, stop in contact_runs(moved, 1):
+    for start, stop in true_runs(moved):
         joint_pos[start:stop] = problem.between(start, stop).joint_pos_in_order(robot, joint_pos[start])
     body_pos, body_quat = solved.body_pos.copy(), solved.body_quat.copy()
     position_error, orientation_error = solved.position_error.copy(), solved.orientation_error.copy()

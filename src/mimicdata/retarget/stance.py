@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.rotations import rotate_vector
+from ..timeseries import true_runs
 
 HEEL, BALL, FLAT = 0, 1, 2
 MIN_RUN = 0.1  # s: a contact, or a gap between two, shorter than this is flicker
@@ -47,15 +48,10 @@ class FootParts:
 def contact_runs(planted: np.ndarray, min_run: int) -> list[tuple[int, int]]:
     """[start, end) runs of one foot's planted flags, short gaps closed and short runs dropped."""
     flags = np.asarray(planted, dtype=bool).copy()
-    for s, e in _runs(~flags):  # close short gaps between two contacts
+    for s, e in true_runs(~flags):  # close short gaps between two contacts
         if s > 0 and e < len(flags) and e - s < min_run:
             flags[s:e] = True
-    return [(s, e) for s, e in _runs(flags) if e - s >= min_run]
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    return [(s, e) for s, e in true_runs(flags) if e - s >= min_run]
 
 
 def _segments(part: np.ndarray, s: int, e: int, min_run: int) -> list[tuple[int, int, int]]:

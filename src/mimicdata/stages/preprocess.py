@@ -12,6 +12,7 @@ import numpy as np
 from ..motion import MotionClip
 from ..robot import RobotModel
 from ..spec import PreprocessSpec
+from ..timeseries import true_runs
 from .contacts import body_contacts
 from .measures import ClipMeasures, measure_clip, quality_score
 
@@ -146,13 +147,11 @@ def ground_align(clip: MotionClip, robot: RobotModel, feet: tuple[str, ...], mod
 
 def _longest_run(mask: np.ndarray) -> tuple[int, int]:
     """(length, start) of the longest run of True."""
-    if not mask.any():
+    runs = true_runs(mask)
+    if not runs:
         return 0, 0
-    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
-    edges = np.flatnonzero(np.diff(padded))
-    starts, ends = edges[::2], edges[1::2]
-    k = int(np.argmax(ends - starts))
-    return int(ends[k] - starts[k]), int(starts[k])
+    start, end = max(runs, key=lambda run: run[1] - run[0])  # the first of the longest
+    return end - start, start
 
 
 def _non_finite(clip: MotionClip) -> Rejection | None:
