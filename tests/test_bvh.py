@@ -410,7 +410,7 @@ def test_unknown_channel_name_raises(tmp_path):
 def test_file_that_is_not_bvh_raises_input_error(tmp_path, content):
     path = tmp_path / "not_a.bvh"
     path.write_bytes(content)
-    with pytest.raises(InputError) as info:  # not bvhio's SyntaxError nor a UnicodeDecodeError
+    with pytest.raises(InputError) as info:  # not a SyntaxError nor a UnicodeDecodeError
         parse_bvh(path, length_unit=1.0, up_axis="y")
     assert info.value.field in ("HIERARCHY", "MOTION") and "not_a.bvh" in str(info.value)
 
@@ -420,8 +420,9 @@ def test_missing_file_raises_input_error(tmp_path):
         parse_bvh(tmp_path / "absent.bvh", length_unit=1.0, up_axis="y")
 
 
-# bvhio 1.5.4's line reader spins forever at end of file on inputs like these;
-# each runs in a child process under a timeout so a regression fails instead of hanging.
+# A BVH library's line reader (bvhio 1.5.4, which read the hierarchy before sources/bvh.py did) spun
+# forever at end of file on inputs like these; each runs in a child process under a timeout so a
+# regression fails instead of hanging.
 HANGING_INPUTS = {
     "empty": b"",
     "two-words": b"hello world\n",
@@ -457,3 +458,43 @@ def test_empty_or_cut_file_raises_instead_of_hanging(tmp_path):
             proc.wait()
             outcomes[name] = "hung"
     assert outcomes == {name: 0 for name in HANGING_INPUTS}
+
+
+def test_the_hierarchy_is_read_exactly_and_a_malformed_one_is_named(tmp_path):
+    """sources/bvh.py reads the HIERARCHY itself: offsets as written (not rounded to float32), a leaf's end site
+    after it (zero when the file gives none), channel columns in file order; a malformed hierarchy is an
+    InputError naming it, never a hang or a traceback."""
+    from mimicdata.sources.bvh import read_rest_pose
+
+    good = (
+        "HIERARCHY\nROOT Hips\n{\n  OFFSET 0 95 0\n  CHANNELS 6 Xposition Yposition Zposition "
+        "Zrotation Yrotation Xrotation\n  JOINT Spine\n  {\n    OFFSET 0 10 0\n    CHANNELS 3 Zrotation Xrotation "
+        "Yrotation\n    End Site\n    {\n      OFFSET 0 7 0\n    }\n  }\n  JOINT Leg\n  {\n    OFFSET 0.123456789 -40 0\n"
+        "    CHANNELS 3 Zrotation Xrotation Yrotation\n  }\n}\nMOTION\nFrames: 1\nFrame Time: 0.0333333\n"
+        + " ".join(["0"] * 12) + "\n"
+    )
+    path = tmp_path / "good.bvh"
+    path.write_text(good.replace("\n", "\r\n"))
+    names, rest = read_rest_pose(path)
+    assert names == ("Hips", "Spine", "Spine_End", "Leg", "Leg_End")
+    assert rest[3, 0] == 0.123456789  # exactly as written (float32 would give 0.12345679)
+    np.testing.assert_allclose(rest[2], [0, 17, 0])  # the end site 7 above the spine, the root at the origin
+    np.testing.assert_allclose(rest[4], rest[3])  # no End Site: the leaf ends where it starts
+    skeleton = parse_bvh(path, length_unit=0.01, up_axis="y")
+    assert skeleton.num_frames == 1 and skeleton.fps == 30.0
+    broken = {
+        "JOINT without a name": good.replace("JOINT Spine", "JOINT"),
+        "unexpected 'Bogus'": good.replace("  JOINT Leg", "  Bogus\n  JOINT Leg"),
+        "OFFSET: expected 3 numbers": good.replace("OFFSET 0 10 0", "OFFSET 0 ten 0"),
+        "unknown channel names": good.replace("CHANNELS 3 Zrotation Xrotation Yrotation\n    End", "CHANNELS 3 Zrot X Y\n    End"),
+        "no OFFSET for ['Leg']": good.replace("    OFFSET 0.123456789 -40 0\n", ""),
+        "after its child joints": good.replace("  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation\n", "")
+                                      .replace("  JOINT Leg", "  CHANNELS 3 Xposition Yposition Zposition\n  JOINT Leg"),
+        "ROOT Leg where a JOINT belongs": good.replace("JOINT Leg", "ROOT Leg"),
+    }
+    for message, text in broken.items():
+        path = tmp_path / "broken.bvh"
+        path.write_text(text)
+        with pytest.raises(InputError) as info:
+            parse_bvh(path, length_unit=0.01, up_axis="y")
+        assert "broken.bvh" in str(info.value) and message in str(info.value), (message, str(info.value))

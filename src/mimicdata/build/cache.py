@@ -33,7 +33,7 @@ from ..infra.atomic import atomic_file, sweep_temporaries
 from ..motion import ReadMotion, RobotMotion
 
 # Bump when a stage's output changes for the same inputs and options.
-CACHE_SCHEMA = 2
+CACHE_SCHEMA = 3  # 3: BVH offsets read exactly (not float32), a leaf without an End Site ends where it starts
 _MOTION_MAGIC = b"mimicdata-motion\n"
 
 

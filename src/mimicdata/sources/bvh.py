@@ -1,8 +1,8 @@
 """BVH motion capture -> SkeletonMotion (metres, Z-up, world-frame joint poses).
 
-bvhio reads the hierarchy; the MOTION block is parsed here with numpy, since
-building a Python object per joint per frame would cost more than the whole
-retarget.
+The hierarchy is read token by token here; the MOTION block by the compiled
+table parser (kernels.parse_table), since building a Python object per joint
+per frame would cost more than the whole retarget.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def parse_bvh(path: Path, *, length_unit: float, up_axis: str) -> SkeletonMotion
         raise InputError(path, None, "file not found")
     raw = read_bytes(path)
     _check_layout(path, raw)
-    joints, frame_time, declared = _read_hierarchy(path)
+    joints, frame_time, declared = _read_hierarchy(path, raw)
     if not (np.isfinite(frame_time) and frame_time >= 1.0 / MAX_FPS):
         raise InputError(
             path, "Frame Time", f"expected seconds per frame giving a rate in (0, {MAX_FPS:g}] Hz, found {frame_time}"
@@ -113,46 +113,118 @@ def read_rest_pose(path: Path) -> tuple[tuple[str, ...], np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "file not found")
-    _check_layout(path, read_bytes(path))
-    joints, _, _ = _read_hierarchy(path)
+    raw = read_bytes(path)
+    _check_layout(path, raw)
+    joints, _, _ = _read_hierarchy(path, raw)
     rest, _ = _forward(joints, None)
     return tuple(j.name for j in joints), rest[0]
 
 
-def _read_hierarchy(path: Path) -> tuple[list[_Joint], float, int]:
-    import bvhio
+def _read_hierarchy(path: Path, raw: bytes) -> tuple[list[_Joint], float, int]:
+    """The joints in file order (a leaf's end site after it, as NAME_End), the frame time and the declared
+    frame count. The grammar is small enough to read here, which spares a library import (bvhio and its pyglm:
+    a tenth of ingest-motion's start-up) and its reader, which spins forever on some cut files."""
+    text = raw.decode("latin-1")
+    hierarchy, _, motion = text.partition("\nMOTION")
+    tokens = hierarchy.split()
+    joints: list[dict[str, Any]] = []
+    stack: list[int] = []  # open blocks: a joint's index, or -1 for an end site
+    pending: str | None = None  # what the next `{` opens: a joint's name, or "" for an end site
+    end_sites: dict[int, np.ndarray] = {}
+    column, i = 0, 1 if tokens[:1] == ["HIERARCHY"] else 0
 
-    try:
-        container = bvhio.readAsBvh(str(path), loadKeyFrames=False)
-    except Exception as exc:  # bvhio raises SyntaxError / ValueError with its own context
-        raise InputError(path, "HIERARCHY", f"not a readable BVH hierarchy: {exc}") from exc
-    joints: list[_Joint] = []
-    column = 0
+    def fail(message: str) -> InputError:
+        return InputError(path, "HIERARCHY", f"not a readable BVH hierarchy: {message}")
 
-    def visit(node: Any, parent: int) -> None:
-        nonlocal column
-        channels = tuple(str(c) for c in node.Channels)
-        unknown = [c for c in channels if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS]
-        if unknown:
-            raise InputError(path, f"CHANNELS of {node.Name}", f"unknown channel names {unknown}")
-        joints.append(_Joint(str(node.Name), parent, np.array(node.Offset, dtype=float), channels, column))
-        column += len(channels)
-        me = len(joints) - 1
-        for child in node.Children:
-            visit(child, me)
-        if not node.Children:
-            joints.append(_Joint(f"{node.Name}_End", me, np.array(node.EndSite, dtype=float), (), column))
+    def numbers(start: int, count: int, what: str) -> list[float]:
+        try:
+            values = [float(t) for t in tokens[start : start + count]]
+        except ValueError:
+            values = []
+        if len(values) != count or not all(np.isfinite(values)):
+            raise fail(f"{what}: expected {count} numbers, found {' '.join(tokens[start:start + count])!r}")
+        return values
 
-    visit(container.Root, -1)
-    names = [j.name for j in joints]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    while i < len(tokens):
+        token = tokens[i]
+        owner = stack[-1] if stack else None
+        if token in ("ROOT", "JOINT"):
+            if i + 1 >= len(tokens) or tokens[i + 1] in ("{", "}"):
+                raise fail(f"{token} without a name")
+            if (token == "ROOT") != (not stack and not joints):
+                raise fail(f"{token} {tokens[i + 1]} where a {'JOINT' if stack else 'ROOT'} belongs")
+            pending, i = tokens[i + 1], i + 2
+        elif token == "End" and tokens[i + 1 : i + 2] == ["Site"]:
+            pending, i = "", i + 2
+        elif token == "{":
+            if pending is None:
+                raise fail("a `{` that opens nothing")
+            if pending:
+                parent = stack[-1] if stack else -1
+                if parent >= 0:
+                    joints[parent]["children"] += 1
+                joints.append({"name": pending, "parent": parent, "offset": None, "channels": (), "column": column,
+                               "children": 0})
+                stack.append(len(joints) - 1)
+            else:
+                stack.append(-1)
+            pending, i = None, i + 1
+        elif token == "}":
+            if not stack:
+                raise fail("a `}` that closes nothing")
+            stack.pop()
+            i += 1
+        elif token == "OFFSET" and owner is not None:
+            offset = np.array(numbers(i + 1, 3, "OFFSET"))
+            if owner == -1:
+                end_sites[stack[-2] if len(stack) > 1 else -1] = offset
+            else:
+                joints[owner]["offset"] = offset
+            i += 4
+        elif token == "CHANNELS" and owner is not None and owner >= 0:
+            count = numbers(i + 1, 1, f"CHANNELS of {joints[owner]['name']}")[0]
+            if count != int(count) or count < 0:
+                raise fail(f"CHANNELS of {joints[owner]['name']}: a channel count, found {tokens[i + 1]!r}")
+            names = tuple(tokens[i + 2 : i + 2 + int(count)])
+            unknown = [c for c in names if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS]
+            if len(names) != count or unknown:
+                raise InputError(path, f"CHANNELS of {joints[owner]['name']}", f"unknown channel names {unknown or names}")
+            if joints[owner]["children"]:
+                raise fail(f"CHANNELS of {joints[owner]['name']} after its child joints")
+            joints[owner]["channels"], joints[owner]["column"] = names, column
+            column += len(names)
+            i += 2 + int(count)
+        else:
+            raise fail(f"unexpected {token!r}")
+    if stack or not joints:
+        raise fail("the hierarchy is cut short" if stack else "no ROOT joint")
+    missing = [j["name"] for j in joints if j["offset"] is None]
+    if missing:
+        raise fail(f"no OFFSET for {missing}")
+    out: list[_Joint] = []
+    index: dict[int, int] = {}
+    for k, joint in enumerate(joints):
+        index[k] = len(out)
+        out.append(_Joint(joint["name"], index[joint["parent"]] if joint["parent"] >= 0 else -1, joint["offset"],
+                          joint["channels"], joint["column"]))
+        if not joint["children"]:  # a leaf's end site: where the bone ends
+            out.append(_Joint(f"{joint['name']}_End", index[k], end_sites.get(k, np.zeros(3)), (),
+                              joint["column"] + len(joint["channels"])))
+    joint_names = [j.name for j in out]
+    repeated = sorted({n for n in joint_names if joint_names.count(n) > 1})
     if repeated:
         raise InputError(path, "HIERARCHY", f"joint names must be unique, repeated: {repeated}")
-    return joints, float(container.FrameTime), int(container.FrameCount)
+    header = [line.strip() for line in motion.splitlines() if line.strip()][:2]
+    try:
+        declared = int(header[0].partition(":")[2])
+        frame_time = float(header[1].partition(":")[2])
+    except (IndexError, ValueError):
+        raise InputError(path, "MOTION", "expected `Frames: N` and `Frame Time: SECONDS` after `MOTION`") from None
+    return out, frame_time, declared
 
 
 def _check_layout(path: Path, raw: bytes) -> None:
-    """The outline every BVH has; bvhio loops forever on files that end early."""
+    """The outline every BVH has, checked before anything is read."""
     lines = [line.strip() for line in raw.splitlines() if line.strip()]
     if not lines or lines[0] != b"HIERARCHY":
         raise InputError(path, "HIERARCHY", "not a BVH file: the first line must be `HIERARCHY`")
