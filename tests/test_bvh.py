@@ -490,7 +490,10 @@ def test_the_hierarchy_is_read_exactly_and_a_malformed_one_is_named(tmp_path):
         "no OFFSET for ['Leg']": good.replace("    OFFSET 0.123456789 -40 0\n", ""),
         "after its child joints": good.replace("  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation\n", "")
                                       .replace("  JOINT Leg", "  CHANNELS 3 Xposition Yposition Zposition\n  JOINT Leg"),
-        "ROOT Leg where a JOINT belongs": good.replace("JOINT Leg", "ROOT Leg"),
+        "a second ROOT, Leg": good.replace("  JOINT Leg", "}\nROOT Leg", 1).replace("  }\n}\nMOTION", "  }\nMOTION"),
+        "JOINT Spine outside the braces of a ROOT": (
+            "HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 3 Xposition Yposition Zposition\n}\n"
+            "JOINT Spine\n{\n  OFFSET 0 1 0\n}\nMOTION\nFrames: 1\nFrame Time: 0.03\n0 0 0\n"),
     }
     for message, text in broken.items():
         path = tmp_path / "broken.bvh"

@@ -151,8 +151,10 @@ def _read_hierarchy(path: Path, raw: bytes) -> tuple[list[_Joint], float, int]:
         if token in ("ROOT", "JOINT"):
             if i + 1 >= len(tokens) or tokens[i + 1] in ("{", "}"):
                 raise fail(f"{token} without a name")
-            if (token == "ROOT") != (not stack and not joints):
-                raise fail(f"{token} {tokens[i + 1]} where a {'JOINT' if stack else 'ROOT'} belongs")
+            if token == "ROOT" and joints:
+                raise fail(f"a second ROOT, {tokens[i + 1]}: one skeleton a file")
+            if token == "JOINT" and not stack:
+                raise fail(f"JOINT {tokens[i + 1]} outside the braces of a ROOT")
             pending, i = tokens[i + 1], i + 2
         elif token == "End" and tokens[i + 1 : i + 2] == ["Site"]:
             pending, i = "", i + 2
@@ -187,8 +189,9 @@ def _read_hierarchy(path: Path, raw: bytes) -> tuple[list[_Joint], float, int]:
                 raise fail(f"CHANNELS of {joints[owner]['name']}: a channel count, found {tokens[i + 1]!r}")
             names = tuple(tokens[i + 2 : i + 2 + int(count)])
             unknown = [c for c in names if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS]
-            if len(names) != count or unknown:
-                raise InputError(path, f"CHANNELS of {joints[owner]['name']}", f"unknown channel names {unknown or names}")
+            if unknown or len(names) != count:
+                found = f"unknown channel names {unknown}" if unknown else f"{int(count)} declared, {len(names)} given"
+                raise InputError(path, f"CHANNELS of {joints[owner]['name']}", found)
             if joints[owner]["children"]:
                 raise fail(f"CHANNELS of {joints[owner]['name']} after its child joints")
             joints[owner]["channels"], joints[owner]["column"] = names, column
