@@ -83,13 +83,14 @@ def main() -> None:
     every = config.constraints
     assert every is not None
     nothing = {"self_collision": None, "floor": None, "stance_lock": None, "swing_clearance": None,
-               "speed_limits": False}
+               "base_reach": None, "speed_limits": False}
     alone = {
         "no constraints": None,
         "self-collision only": every.model_copy(update={**nothing, "self_collision": every.self_collision}),
         "floor only": every.model_copy(update={**nothing, "floor": every.floor}),
         "stance lock only": every.model_copy(update={**nothing, "stance_lock": every.stance_lock}),
         "swing clearance only": every.model_copy(update={**nothing, "swing_clearance": every.swing_clearance}),
+        "pelvis giving way only": every.model_copy(update={**nothing, "base_reach": every.base_reach}),
         "speed limits only": every.model_copy(update={**nothing, "speed_limits": True}),
     }
     costs = {
