@@ -29,7 +29,8 @@ HOW = {
               "with sign -1 where the mirrored axis turns the other way (roll, yaw)",
     "retarget": "guess: roles from the limbs (hip, knee, ankle; shoulder, elbow, wrist: first body, the hinged body "
                 "half way, the end), T-pose arms straight out by least squares, knees bent the human way in the "
-                "nominal posture, weights and constraints the bundled G1's (retarget/draft.py)",
+                "nominal posture, weights and constraints the bundled G1's, hanging arms spread as far as this "
+                "robot's own collision geometry needs (spread_arms; retarget/draft.py, retarget/arms.py)",
 }
 
 
