@@ -95,6 +95,9 @@ def test_the_bundled_robots_stored_parse_is_pinocchios_and_a_stale_one_is_not_us
     changed.write_text(model.read_text().replace("<robot name=", "<robot  name=", 1))
     shutil.copy(stored_path(model), stored_path(changed))
     assert parse_model(changed, None, changed) is fresh and len(read) == 1
+    for junk in (b"", b"PK\x03\x04 not a zip", b"\x93NUMPY garbage"):  # a damaged stored parse is not trusted
+        stored_path(changed).write_bytes(junk)
+        assert parse_model(changed, None, changed) is fresh
 
 
 def test_sole_points_lie_below_ankle(robot):

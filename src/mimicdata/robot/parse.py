@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,7 @@ def load_stored(path: Path, digest: str) -> ParsedModel | None:
             if str(data["digest"]) != digest:
                 return None
             values = {field.name: data[field.name] for field in fields(ParsedModel)}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # unreadable: pinocchio reads the model
         return None
     values["name"] = str(values["name"])
     values["joint_names"] = tuple(str(n) for n in values["joint_names"])
