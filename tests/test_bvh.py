@@ -482,6 +482,8 @@ def test_the_hierarchy_is_read_exactly_and_a_malformed_one_is_named(tmp_path):
     np.testing.assert_allclose(rest[4], rest[3])  # no End Site: the leaf ends where it starts
     skeleton = parse_bvh(path, length_unit=0.01, up_axis="y")
     assert skeleton.num_frames == 1 and skeleton.fps == 30.0
+    path.write_text(good.replace("\nMOTION\n", "\n  MOTION \n"))  # an indented MOTION line is still one
+    assert parse_bvh(path, length_unit=0.01, up_axis="y").num_frames == 1
     broken = {
         "JOINT without a name": good.replace("JOINT Spine", "JOINT"),
         "unexpected 'Bogus'": good.replace("  JOINT Leg", "  Bogus\n  JOINT Leg"),

@@ -7,6 +7,7 @@ per frame would cost more than the whole retarget.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ UP_AXIS_TO_Z_UP = {
 }
 
 _ROTATION_CHANNELS = {"Xrotation": 0, "Yrotation": 1, "Zrotation": 2}
+_MOTION_LINE = re.compile(r"^[ \t]*MOTION[ \t\r]*$", re.MULTILINE)
 _POSITION_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
 
 
@@ -125,7 +127,8 @@ def _read_hierarchy(path: Path, raw: bytes) -> tuple[list[_Joint], float, int]:
     frame count. The grammar is small enough to read here, which spares a library import (bvhio and its pyglm:
     a tenth of ingest-motion's start-up) and its reader, which spins forever on some cut files."""
     text = raw.decode("latin-1")
-    hierarchy, _, motion = text.partition("\nMOTION")
+    parts = _MOTION_LINE.split(text, maxsplit=1)  # _check_layout made sure there is one
+    hierarchy, motion = parts[0], parts[1] if len(parts) > 1 else ""
     tokens = hierarchy.split()
     joints: list[dict[str, Any]] = []
     stack: list[int] = []  # open blocks: a joint's index, or -1 for an end site
