@@ -163,7 +163,7 @@ def _refine(
     yielding = settings.self_collision.yielding if settings.self_collision is not None else []
     collision = compiled_settings(robot, geometry, [name in yielding for name in problem.config.chains], settings.weight)
     reference = solved.joint_pos
-    refined, refined_pos, refined_quat = kernels.refine(
+    refined, _, _ = kernels.refine(  # the bodies it returns are those before the smoothing below
         problem.kernel_clip(robot), (problem.config.solver.damping, settings.posture_weight, settings.max_step),
         collision, picked, reference[picked], self_places, floor_places,
         (settings.iterations, ROUND, SETTLED), None if held is None else held[picked],
