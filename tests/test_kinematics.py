@@ -58,3 +58,20 @@ def test_angular_velocity_ignores_quaternion_sign_flips(robot):
     b = motion_to_clip(robot, flipped)
     np.testing.assert_allclose(a.body_ang_vel_w, b.body_ang_vel_w, atol=1e-9)
     assert np.abs(b.body_ang_vel_w[:, 0, 2] - 1.0).max() < 1e-9
+
+
+def test_turning_takes_one_direction_onto_another_the_short_way():
+    """geometry.rotations.turning: the level-feet correction and the arm's hanging probe both use it."""
+    from mimicdata.geometry.rotations import rotate_vector, turning
+
+    rng = np.random.default_rng(5)
+    for a, b in [(rng.normal(size=3), rng.normal(size=3)) for _ in range(20)] + [
+        (np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, -1.0])),  # a straight arm hanging down
+        (np.array([0.3, 0.4, 0.5]), np.array([0.3, 0.4, 0.5])),  # already there
+        (np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, -1.0])),  # opposite: a half turn
+    ]:
+        a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+        q = turning(a, b)
+        np.testing.assert_allclose(rotate_vector(q, a), b, atol=1e-12)
+        angle = np.arccos(np.clip(a @ b, -1.0, 1.0))
+        assert float(quat_angle_between(q, np.array([1.0, 0.0, 0.0, 0.0]))) == pytest.approx(angle, abs=1e-7)

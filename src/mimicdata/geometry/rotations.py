@@ -195,3 +195,18 @@ def rotvec_to_quat(v: np.ndarray) -> np.ndarray:
     # sin(x/2)/x tends to 1/2 at 0; the series keeps tiny angles exact.
     k = np.where(angle > 1e-8, np.sin(half) / np.where(angle > 1e-8, angle, 1.0), 0.5 - angle**2 / 48.0)
     return np.concatenate([np.cos(half)[..., None], v * k[..., None]], axis=-1)
+
+
+def turning(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The shortest rotation (4,) that takes unit vector a (3,) onto unit vector b (3,): about a x b, by the
+    angle between them; the identity when they already agree, a half turn about an axis square to a when
+    they are opposite."""
+    axis = cross(a, b)  # |axis| = sin(angle)
+    sin = float(np.linalg.norm(axis))
+    angle = np.arctan2(sin, float(np.dot(a, b)))
+    if sin < 1e-12:
+        if angle < 1.0:
+            return np.array([1.0, 0.0, 0.0, 0.0])
+        square = cross(a, np.eye(3)[int(np.argmin(np.abs(a)))])
+        return rotvec_to_quat(square * (np.pi / np.linalg.norm(square)))
+    return rotvec_to_quat(axis * (angle / sin))

@@ -10,7 +10,8 @@ The angle an arm must hang out from the vertical, θ, is measured on the robot's
 geometry: the straight arm of the T-pose is turned about its shoulder to hang at φ from the
 vertical, outward in the body's side plane, for φ = 0, STEP, 2 STEP, ... ; θ is the first φ at
 which every geom the arm's joints move is `margin` clear of every geom they do not. A robot whose
-hanging arms already clear its body (the G1: θ = 0) is left as it is.
+hanging arms already clear its body (θ = 0) is left as it is; the G1's need 12.5 degrees, but its
+config leaves the spread off (spread_arms): its collision rows alone keep its hands off its hips.
 
 Each frame, with o the wrist target's offset from the shoulder in the pelvis's frame (x forward,
 y toward the arm's side, z up: the hips and thighs a hanging hand meets hang from the pelvis; a
@@ -33,8 +34,9 @@ from typing import Literal
 
 import numpy as np
 
-from ..geometry.rotations import quat_conjugate, quat_multiply, rotate_vector, rotvec_to_quat
+from ..geometry.rotations import quat_conjugate, quat_multiply, rotate_vector, rotvec_to_quat, turning
 from ..robot import RobotModel
+from ..robot.topology import hinges_between
 from .calibrate import robot_tpose
 from .formats import RetargetConfig
 
@@ -56,9 +58,7 @@ def hanging_angle(robot: RobotModel, config: RetargetConfig, side: Literal["left
     reach = np.linalg.norm(arm)
     if reach < 1e-6:
         return 0.0
-    # The arm's own joints: on the way to its wrist, not to the torso.
-    arm_joints = robot.body_joint_mask[robot.body_index(chain[2])] & ~robot.body_joint_mask[
-        robot.body_index(config.tasks["torso"].body)]
+    arm_joints = hinges_between(robot, robot.body_index(config.tasks["torso"].body), robot.body_index(chain[2]))
     moved = np.asarray(robot.body_joint_mask[:, arm_joints].any(axis=1))
     on_arm = moved[geometry.body]
     pairs = on_arm[geometry.pairs[:, 0]] != on_arm[geometry.pairs[:, 1]]  # the arm against the rest
@@ -67,7 +67,7 @@ def hanging_angle(robot: RobotModel, config: RetargetConfig, side: Literal["left
     outward = 1.0 if side == "left" else -1.0
     angles = np.arange(0.0, MOST + 1e-9, STEP)
     hang = np.stack([np.zeros_like(angles), outward * np.sin(angles), -np.cos(angles)], axis=1)  # (A, 3)
-    turn = np.stack([_turning(arm / reach, h) for h in hang])  # (A, 4)
+    turn = np.stack([turning(arm / reach, h) for h in hang])  # (A, 4)
     body_pos = np.repeat(pos[None], len(angles), axis=0)
     body_quat = np.repeat(quat[None], len(angles), axis=0)
     body_pos[:, moved] = shoulder + rotate_vector(turn[:, None], pos[moved] - shoulder)
@@ -75,15 +75,6 @@ def hanging_angle(robot: RobotModel, config: RetargetConfig, side: Literal["left
     distance = geometry.pair_distances(body_pos, body_quat).distance[:, pairs].min(axis=1)
     clear = np.flatnonzero(distance >= margin)
     return float(angles[clear[0]]) if len(clear) else 0.0
-
-
-def _turning(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The shortest rotation (4,) taking unit vector a onto unit vector b."""
-    axis = np.cross(a, b)
-    sin, cos = np.linalg.norm(axis), float(np.dot(a, b))
-    if sin < 1e-9:
-        return np.array([1.0, 0.0, 0.0, 0.0]) if cos > 0 else rotvec_to_quat(np.array([0.0, 0.0, np.pi]))
-    return rotvec_to_quat(axis / sin * np.arctan2(sin, cos))
 
 
 def spread(offsets: list[np.ndarray], pelvis_quat: np.ndarray, side: Literal["left", "right"], angle: float,

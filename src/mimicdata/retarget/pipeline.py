@@ -10,13 +10,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry.rotations import (
-    cross,
     quat_conjugate,
     quat_continuity,
     quat_multiply,
     quat_normalize,
     rotate_vector,
-    rotvec_to_quat,
+    turning,
 )
 from ..motion import RobotMotion, SkeletonMotion
 from ..robot import RobotModel
@@ -222,11 +221,9 @@ def level_feet(foot_quat: np.ndarray, flat: np.ndarray) -> np.ndarray:
         return foot_quat  # no flat stance to level against (a take on the floor, say)
     up = rotate_vector(quat_conjugate(foot_quat[np.asarray(flat, dtype=bool)]), np.array([0.0, 0.0, 1.0])).mean(axis=0)
     up /= np.linalg.norm(up)
-    axis = cross(np.array([0.0, 0.0, 1.0]), up)  # |axis| = sin(angle)
-    angle = np.arctan2(np.linalg.norm(axis), up[2])
-    if angle < 1e-6:
-        return foot_quat
-    correction = rotvec_to_quat(axis * (angle / np.linalg.norm(axis)))
+    if np.arctan2(np.linalg.norm(up[:2]), up[2]) < 1e-6:
+        return foot_quat  # level already
+    correction = turning(np.array([0.0, 0.0, 1.0]), up)
     return quat_multiply(foot_quat, np.broadcast_to(correction, foot_quat.shape))
 
 

@@ -87,8 +87,8 @@ class IkProblem:
         each costs one frame's FK and chain steps in compiled code (kernels.c), not a pass of numpy calls.
         On LAFAN1 walk4, at the G1's tolerance of 1e-3 rad, a frame takes 4.2 steps on average and ends within
         1.2e-3 rad of a 30-step solve, where 8 batched steps from the nominal posture left some frames 0.1
-        rad away. Solved in order, an arm keeps to the
-        branch it is on instead of each frame finding its own (CMU 131_01: self-collision frames 0.9% -> 0).
+        rad away. Solved in order, an arm keeps to the branch it is on instead of each frame finding its own
+        (CMU 131_01: self-collision frames 0.9% -> 0).
         """
         q = self.joint_pos_in_order(robot)
         body_pos, body_quat = robot.forward_kinematics(self.root_pos, self.root_quat, q)
@@ -127,4 +127,3 @@ class IkProblem:
                                     for c in self.chains]).astype(float)),
             limits=(robot.joint_lower, robot.joint_upper),
         )
-

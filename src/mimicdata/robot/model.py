@@ -25,17 +25,6 @@ ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"unitree_g1": ASSETS / "unitree_g1" / "robot.yaml"}
 
 
-@dataclass(frozen=True)
-class _Link:
-    """How one pinocchio joint frame follows from its parent's: placed at an offset, then turned about its axis."""
-
-    parent: int  # index into the link list, -1 for the floating root
-    offset_pos: np.ndarray  # (3,) in the parent's frame
-    offset_quat: np.ndarray  # (4,) wxyz
-    axis: np.ndarray  # (3,) unit, in the link's own frame
-    q_index: int  # column of joint_pos, -1 for the root
-
-
 class RobotModel:
     """Names, limits, sole geometry and batched forward kinematics of one robot."""
 
@@ -44,10 +33,8 @@ class RobotModel:
         parsed = parse_model(model_path, options.get("extra_bodies"), config_path or model_path)
         self.parsed = parsed
         self.name = str(options.get("name", parsed.name))
-        links = [_Link(int(p), pos, quat, axis, int(j)) for p, pos, quat, axis, j in
-                 zip(parsed.link_parent, parsed.link_pos, parsed.link_quat, parsed.link_axis, parsed.link_joint)]
+        link_parent, link_joint = parsed.link_parent.tolist(), parsed.link_joint.tolist()
         joint_names = list(parsed.joint_names)
-        self._links = links
         # The tree as the FK kernel reads it (kernels.forward_kinematics).
         self._kernel_links = (
             parsed.link_parent.astype(np.int64),
@@ -88,11 +75,11 @@ class RobotModel:
         self.body_joint_mask = np.zeros((len(self.body_names), len(joint_names)), dtype=bool)
         for b, link in enumerate(self._body_link):
             while link > 0:
-                self.body_joint_mask[b, links[link].q_index] = True
-                link = links[link].parent
+                self.body_joint_mask[b, link_joint[link]] = True
+                link = link_parent[link]
         # body_parents[b]: the body one joint up the tree from b (-1 for the root).
         link_body = {int(link): b for b, link in reversed(list(enumerate(self._body_link)))}
-        self.body_parents = np.array([link_body.get(links[link].parent, -1) if link > 0 else -1
+        self.body_parents = np.array([link_body.get(link_parent[link], -1) if link > 0 else -1
                                       for link in self._body_link])
         # A model's own speed limits (URDF `velocity`) unless the description gives them; 0 means none.
         own = parsed.velocity
