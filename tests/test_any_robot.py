@@ -150,8 +150,9 @@ def test_mjlabs_g1_model_as_the_robot_retargets_bvh_instead_of_rejecting_every_c
 
 H1_DESCRIPTION = """name: unitree_h1
 model: {model}
-# H1's collision geometry is meshes: its soles and hands come from published figures (the home keyframe stands
-# the ankle 0.07 m over the floor; the forearm's centre of mass is 0.165 m out along the elbow link's x).
+# H1's collision geometry is meshes (stood in for by inertia boxes, which cannot say where a sole is): its soles
+# and hands come from published figures (the home keyframe stands the ankle 0.07 m over the floor; the forearm's
+# centre of mass is 0.165 m out along the elbow link's x).
 sole_points:
   left_ankle_link: &sole [[-0.06, 0.03, -0.07], [-0.06, -0.03, -0.07], [0.2, 0.03, -0.07], [0.2, -0.03, -0.07]]
   right_ankle_link: *sole
@@ -177,6 +178,9 @@ def test_h1_with_a_robot_yaml_for_what_its_model_lacks_retargets_a_walk(tmp_path
     quality = measure_retarget(robot, result, skeleton, fmt, take)
     assert quality.limit_violation_frames == 0.0 and quality.below_2cm_frames == 0.0
     assert abs(quality.median_lowest_sole) < 0.01 and quality.stance_foot_speed < 0.05
+    # Its mesh-only links, stood in for by their inertia boxes, are kept apart (unconstrained: 88% of frames).
+    assert robot.collision is not None and robot.collision.estimated.sum() > 30
+    assert quality.self_collision_frames < 0.01 and quality.ik_residual_frames < 0.01
 
 
 def test_init_robot_writes_a_reviewable_description_that_loads_as_the_same_robot(tmp_path):

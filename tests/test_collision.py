@@ -9,7 +9,7 @@ import pytest
 
 from conftest import MJLAB_XML, require_shared
 from mimicdata.motion import RobotMotion
-from mimicdata.robot.collision import capsule_distances, collision_measures
+from mimicdata.robot.collision import capsule_distances, collision_measures, inertia_box
 from mimicdata.robot.mujoco_model import compile_mujoco
 
 
@@ -171,3 +171,64 @@ def test_a_box_becomes_two_capsules_that_fill_its_footprint_and_sole(tmp_path):
     assert points[:, 0].min() - 0.02 == pytest.approx(0.03 - 0.1) and points[:, 0].max() + 0.02 == pytest.approx(0.13)
     assert points[:, 1].min() - 0.02 == pytest.approx(-0.04) and points[:, 1].max() + 0.02 == pytest.approx(0.04)
     assert geometry.lowest_points(*pose)[0, box] == pytest.approx([-0.5 - 0.05 - 0.02] * 2)
+
+
+def test_the_inertia_box_of_a_uniform_box_is_that_box():
+    half, mass = np.array([0.02, 0.05, 0.2]), 3.0
+    a, b, c = half
+    moments = mass / 3.0 * np.array([b * b + c * c, a * a + c * c, a * a + b * b])
+    np.testing.assert_allclose(inertia_box(mass, moments), half, rtol=1e-12)
+
+
+def test_collision_meshes_are_stood_in_for_by_inertia_boxes_and_visual_ones_are_not():
+    from mimicdata.robot import load_robot
+
+    h1 = load_robot(str(require_shared("robots", "unitree_h1", "h1.xml")))
+    geometry = h1.collision
+    estimated = {h1.body_names[b] for b in geometry.body[geometry.estimated]}
+    # Every body whose collision geom is a mesh; the hip yaw links keep their cylinders.
+    assert {"pelvis", "torso_link", "left_knee_link", "right_elbow_link", "left_ankle_link"} <= estimated
+    assert not estimated & {"left_hip_yaw_link", "right_hip_yaw_link"} and len(estimated) == 18
+    cylinder = geometry.names.index("left_hip_yaw_link_geom4")
+    assert not geometry.estimated[cylinder] and np.isclose(geometry.radius[cylinder], 0.06)
+    # A stand-in is never checked against a body one body away along the tree (the hip's hinges).
+    def up(body: int) -> int:
+        return int(h1.body_parents[body]) if body >= 0 else -1
+
+    for i, j in geometry.pairs:
+        if geometry.estimated[i] or geometry.estimated[j]:
+            a, b = geometry.body[i], geometry.body[j]
+            assert a not in (up(b), up(up(b))) and b not in (up(a), up(up(a))) and up(a) != up(b)
+    # A model whose meshes are all visual gets none.
+    mjlab = load_robot(str(MJLAB_XML)).collision
+    assert not mjlab.estimated.any()
+
+
+def test_inertia_stand_ins_flag_about_as_many_colliding_frames_as_mjlabs_capsules(tmp_path):
+    """INERTIA_THICKENING's calibration: mjlab's G1 with each collision geom made a mesh (so stood in for
+    by its body's inertia box) against the real capsules, on Unitree's own G1 retargets of LAFAN1."""
+    import re
+
+    from mimicdata.robot import load_robot
+    from mimicdata.robot.collision import SELF_COLLISION_DEPTH, collision_from_model
+    from mimicdata.sources import read_motion
+
+    require_shared("robots", "unitree_g1_mjlab", "g1.xml")
+    takes = sorted(require_shared("data", "g1_csv", "unitree_lafan1").glob("*.csv"))
+    meshed = tmp_path / "g1.xml"
+    meshed.write_text(re.sub(r'<geom name="[^"]*_collision" class="collision"[^>]*/>',
+                             '<geom class="collision" mesh="stand_in"/>', MJLAB_XML.read_text()))
+    robot = load_robot(str(MJLAB_XML))
+    real, estimate = robot.collision, collision_from_model(meshed, robot)
+    assert estimate is not None and estimate.estimated.sum() >= 20
+    flagged = {"real": [], "estimate": []}
+    for take in takes:
+        motion = read_motion("csv", take, robot, None, fps=30)
+        pos, quat = robot.forward_kinematics(motion.root_pos, motion.root_quat, motion.joint_pos)
+        for name, geometry in (("real", real), ("estimate", estimate)):
+            flagged[name].append(geometry.posed(pos, quat).near_pair_distances(0.0).min(axis=1) < -SELF_COLLISION_DEPTH)
+    total = {name: sum(f.mean() for f in frames) for name, frames in flagged.items()}
+    assert 0.8 < total["estimate"] / total["real"] < 1.2
+    walk = [n for n, take in enumerate(takes) if take.stem.startswith("walk4")][0]
+    real_walk, estimate_walk = flagged["real"][walk], flagged["estimate"][walk]
+    assert (real_walk & estimate_walk).sum() > 0.9 * real_walk.sum()  # the hands-into-hips frames, found

@@ -30,15 +30,20 @@ _REFLECT = np.array([1.0, -1.0, 1.0])
 
 
 def sole_points(robot: RobotModel, foot: str) -> np.ndarray:
-    """(S, 3) the sole of a foot body in its own frame, from the collision geoms it and its fixed attachments carry."""
+    """(S, 3) the sole of a foot body in its own frame, from the collision geoms it and its fixed attachments carry
+    (not from a stand-in estimated from its inertia: a sole must be where the foot meets the floor)."""
     geometry = robot.collision
     parents = body_tree(robot)
     hinged = own_hinges(robot, parents)
     b = robot.body_index(foot)
     carried = [b] + [c for c in range(len(parents)) if parents[c] == b and not hinged[c]]
-    mine = np.flatnonzero(np.isin(geometry.body, carried)) if geometry is not None else np.zeros(0, int)
+    mine = np.zeros(0, int)
+    if geometry is not None:
+        measured = np.ones(geometry.num_geoms, bool) if geometry.estimated is None else ~geometry.estimated
+        mine = np.flatnonzero(np.isin(geometry.body, carried) & measured)
     if geometry is None or not len(mine):
-        raise RobotModelError(f"robot {robot.name!r}: foot {foot!r} has no collision geometry to take its sole from; "
+        raise RobotModelError(f"robot {robot.name!r}: foot {foot!r} has no collision geometry to take its sole from "
+                              "(a collision mesh's inertia stand-in does not say where the sole is); "
                               "give its sole_points in a robot.yaml beside the model")
     pos, quat = robot.posed()
     to_foot = quat_conjugate(quat[b])

@@ -18,8 +18,15 @@ if TYPE_CHECKING:
     import mujoco
 
 
-def compile_mujoco(path: Path) -> mujoco.MjModel:
-    """A floating-base MuJoCo model of a URDF (a free joint added) or of an MJCF, meshes stripped."""
+# The name a mesh geom's stand-in carries (compile_mujoco with mesh_stand_ins), numbered in file order.
+MESH_STAND_IN = "mimicdata_mesh_stand_in_"
+
+
+def compile_mujoco(path: Path, mesh_stand_ins: bool = False) -> mujoco.MjModel:
+    """A floating-base MuJoCo model of a URDF (a free joint added) or of an MJCF, meshes stripped.
+
+    With `mesh_stand_ins`, each mesh geom of an MJCF stays as a massless point named MESH_STAND_IN + n,
+    with its class, contype and conaffinity: where a model has collision meshes, and on which bodies."""
     import mujoco
 
     if not path.is_file():
@@ -29,7 +36,8 @@ def compile_mujoco(path: Path) -> mujoco.MjModel:
             spec = mujoco.MjSpec.from_file(str(path))
             spec.worldbody.bodies[0].add_freejoint()
             return spec.compile()
-        return mujoco.MjModel.from_xml_string(_without_meshes(path.read_text()))
+        xml = path.read_text()
+        return mujoco.MjModel.from_xml_string(_with_mesh_stand_ins(xml) if mesh_stand_ins else _without_meshes(xml))
     except (ValueError, RuntimeError) as exc:
         raise RobotModelError(f"{path}: MuJoCo could not compile it: {exc}") from exc
 
@@ -55,6 +63,18 @@ def _without_meshes(xml: str) -> str:
     """Kinematics need no meshes; dropping them lets a model load without its assets."""
     xml = re.sub(r"<mesh\b[^>]*/>", "", xml)
     return re.sub(r"<geom\b[^>]*\bmesh=\"[^\"]*\"[^>]*/>", "", xml)
+
+
+def _with_mesh_stand_ins(xml: str) -> str:
+    xml = re.sub(r"<mesh\b[^>]*/>", "", xml)
+    count = iter(range(1 << 30))
+
+    def stand_in(match: re.Match[str]) -> str:
+        attributes = re.sub(r"\b(mesh|type|name|mass|density|size)=\"[^\"]*\"", "", match.group(1))
+        return (f'<geom name="{MESH_STAND_IN}{next(count)}" type="sphere" size="0.001" mass="0"'
+                f"{attributes}/>")
+
+    return re.sub(r"<geom\b((?=[^>]*\bmesh=\"[^\"]*\")[^>]*?)/>", stand_in, xml)
 
 
 def qpos_addresses(model: mujoco.MjModel, joint_names: Sequence[str], source: Path | str) -> np.ndarray:
