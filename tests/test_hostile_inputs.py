@@ -582,24 +582,24 @@ def test_spec_dataset_name_that_is_not_a_plain_folder_name(ws, name):
 
 
 def _fill_disk_on(monkeypatch, when) -> None:
-    """The third .npy member written where `when(zip file)` holds fails as a full disk would."""
-    import mimicdata.dataset.shards as shards
+    """The third .npy member written where `when(file written to)` holds fails as a full disk would."""
+    from mimicdata.dataset.zip_layout import AlignedZipWriter
 
-    real = shards._write_member
+    real = AlignedZipWriter.add
     written = []
 
-    def fill_up(zf, key, header, chunks):
-        if when(zf):
-            written.append(key)
+    def fill_up(archive, name, chunks, lead=b""):
+        if when(archive.fh):
+            written.append(name)
             if len(written) == 3:
                 raise OSError(errno.ENOSPC, "No space left on device")
-        return real(zf, key, header, chunks)
+        return real(archive, name, chunks, lead)
 
-    monkeypatch.setattr(shards, "_write_member", fill_up)
+    monkeypatch.setattr(AlignedZipWriter, "add", fill_up)
 
 
 def test_disk_full_while_writing_a_shard(ws, monkeypatch):
-    _fill_disk_on(monkeypatch, lambda zf: "shard_" in str(getattr(zf.fp, "name", "")))
+    _fill_disk_on(monkeypatch, lambda fh: "shard_" in str(getattr(fh, "name", "")))
     with pytest.raises(BuildError) as err:
         ws.build(force=True)  # without it the unchanged shards are kept, not written
     message = str(err.value)
@@ -610,7 +610,7 @@ def test_disk_full_while_writing_a_shard(ws, monkeypatch):
 
 
 def test_disk_full_while_writing_a_clip_stops_the_build_instead_of_blaming_the_clip(ws, monkeypatch):
-    _fill_disk_on(monkeypatch, lambda zf: not hasattr(zf.fp, "name"))  # clip files are assembled in memory
+    _fill_disk_on(monkeypatch, lambda fh: not hasattr(fh, "name"))  # clip files are assembled in memory
     with pytest.raises(BuildError) as err:
         ws.build()
     assert "No space left on device" in str(err.value) and ".npz" in str(err.value)

@@ -1,8 +1,9 @@
 """Shard files: self-contained, uncompressed, byte-reproducible NPZ archives.
 
 A shard is a zip of .npy members written with fixed timestamps and each
-member's data aligned to 64 bytes, so readers can memory-map any member and
-the same clips always give the same bytes. A clip file is a one-clip shard.
+member's data aligned to 64 bytes (zip_layout.py), so readers can memory-map
+any member and the same clips always give the same bytes. A clip file is a
+one-clip shard.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..errors import ShardError
 from ..infra.atomic import atomic_file
 from ..motion import ARRAY_KEYS, MotionClip
 from .layout import clip_starts
+from .zip_layout import AlignedZipWriter
 
 # 2: clip_quality per clip, body_contacts per frame; failures shards add clip_reject_reasons and _details.
 SCHEMA_VERSION = 2
@@ -43,9 +45,6 @@ META_KEYS = (
 REJECTION_KEYS = ("clip_reject_reasons", "clip_reject_details")  # failures shards only
 LABEL_KEY = "body_contacts"  # (T, B) bool, written when the clips carry it
 _ALIGN = 64
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-_ZIP64_EXTRA = 20  # what zipfile appends to a force_zip64 local header
-_PAD_ID = 0xD935  # the "alignment" extra field id zipalign uses
 
 
 def frame_widths(num_joints: int, num_bodies: int) -> dict[str, tuple[int, ...]]:
@@ -151,9 +150,9 @@ def write_members(path: Path, members: Iterable[Member], durable: bool = True, i
     re-reading the file for its hash cost more than the data.
     """
 
-    def write(zf: zipfile.ZipFile) -> None:
+    def write(archive: AlignedZipWriter) -> None:
         for key, shape, dtype, chunks in members:
-            _write_member(zf, key, _npy_header(shape, dtype), chunks)
+            archive.add(f"{key}.npy", chunks, lead=_npy_header(shape, dtype))
 
     return atomic_write(path, write, durable, in_memory)
 
@@ -171,20 +170,22 @@ def write_clip(
 
 
 def atomic_write(
-    path: Path, write: Callable[[zipfile.ZipFile], None], durable: bool = True, in_memory: bool = False
+    path: Path, write: Callable[[AlignedZipWriter], None], durable: bool = True, in_memory: bool = False
 ) -> str:
     """Write a zip atomically (see mimicdata.infra.atomic); returns the sha256 of what was written."""
     if in_memory:
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            write(zf)
+        archive = AlignedZipWriter(buffer, _ALIGN)
+        write(archive)
+        archive.close()
         data = buffer.getbuffer()
         with atomic_file(path, durable=durable) as (fh, _):
             fh.write(data)
         return hashlib.sha256(data).hexdigest()
     with atomic_file(path, durable=durable) as (fh, tmp):
-        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            write(zf)
+        archive = AlignedZipWriter(fh, _ALIGN)
+        write(archive)
+        archive.close()
         fh.flush()
         digest = file_sha256(tmp)
     return digest
@@ -227,23 +228,6 @@ def _read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
 _PLAIN_HEADER = re.compile(
     rb"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), 'shape': \(((?:\d+, ?)*\d*)\), \} *\n"
 )
-
-
-def _write_member(zf: zipfile.ZipFile, key: str, header: bytes, chunks: Iterator[bytes]) -> None:
-    name = f"{key}.npy"
-    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_STORED
-    info.external_attr = 0o644 << 16
-    info.create_system = 3
-    assert zf.fp is not None  # an open archive
-    offset = zf.fp.tell()
-    fixed = offset + 30 + len(name.encode()) + _ZIP64_EXTRA + 4
-    pad = (-(fixed + len(header))) % _ALIGN
-    info.extra = struct.pack("<HH", _PAD_ID, pad) + b"\0" * pad
-    with zf.open(info, "w", force_zip64=True) as member:
-        member.write(header)
-        for chunk in chunks:
-            member.write(chunk)
 
 
 # ---------------------------------------------------------------- reading
