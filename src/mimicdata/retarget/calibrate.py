@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry.rotations import matrix_to_quat, quat_conjugate, quat_multiply, quat_normalize
+from ..geometry.rotations import matrix_to_quat, quat_conjugate, quat_multiply, quat_normalize, rotate_vector, turning
 from ..motion import SkeletonMotion
 from ..robot import RobotModel
 from .formats import ORIENTED_ROLES, RetargetConfig
@@ -43,10 +43,19 @@ def measure_offsets(
     right_hip: np.ndarray,
     robot_quat: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
-    """Per oriented role, q_offset with q_robot = q_human * q_offset in the T-pose."""
+    """Per oriented role, q_offset with q_robot = q_human * q_offset in the T-pose.
+
+    The robot stands level, facing where the hip line says. Its pelvis is also rolled as the performer's
+    hip line is: the hip joints hang from the pelvis joint, so that line is fixed in its frame, and a
+    performer standing on one leg a little in the calibration frame (SOMA's: 2.1 degrees) would otherwise
+    leave every retargeted pelvis rolled by as much, one leg reaching across to its hip roll limit."""
     face = heading(left_hip, right_hip)
+    level_left = rotate_vector(face, np.array([0.0, 1.0, 0.0]))
+    hip_line = np.asarray(left_hip - right_hip, dtype=float)
+    faces = {role: face for role in ORIENTED_ROLES}
+    faces["pelvis"] = quat_multiply(turning(level_left, hip_line / np.linalg.norm(hip_line)), face)
     return {
-        role: quat_normalize(quat_multiply(quat_conjugate(joint_quat[role]), quat_multiply(face, robot_quat[role])))
+        role: quat_normalize(quat_multiply(quat_conjugate(joint_quat[role]), quat_multiply(faces[role], robot_quat[role])))
         for role in ORIENTED_ROLES
     }
 

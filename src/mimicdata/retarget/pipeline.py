@@ -151,15 +151,32 @@ def _scale(skeleton: SkeletonMotion, fmt: BvhFormat, robot: RobotModel, config: 
     sole_depth = -min(float(pts[:, 2].min()) for pts in robot.sole_points.values())
     lift = sole_depth - leg_scale * ankle_height
     lower = {}
+    widen = _hip_widening(robot, config, rest[roles["left_hip"]] - rest[roles["right_hip"]], leg_scale)
+    across = P[:, roles["left_hip"]] - P[:, roles["right_hip"]]
+    across /= np.linalg.norm(across, axis=1, keepdims=True)
     for role in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"):
         p = (P[:, roles[role]] - [0.0, 0.0, floor]) * leg_scale
         p[:, 2] += lift
+        if not role.endswith("hip"):
+            p += (widen if role.startswith("left") else -widen) * across
         if role.endswith("ankle"):
             clearance = P[:, roles[role], 2] - floor - ankle_height
             p[:, 2] = sole_depth + leg_scale * clearance + (1 - leg_scale) * CLEARANCE * np.tanh(clearance / CLEARANCE)
         lower[role] = p
     planted_parts = marker_contacts(feet, feet_rest, skeleton.fps)
     return _Scaled(skeleton, roles, human, body, head_height, lower, feet, feet_rest, planted_parts, floor)
+
+
+def _hip_widening(robot: RobotModel, config: RetargetConfig, human_hips: np.ndarray, leg_scale: float) -> float:
+    """How far (m) each knee and ankle target is set out along the performer's hip line: by as much as the
+    robot's hip joints are farther apart than the performer's, scaled. Feet at the performer's track under
+    hips set wider hold every stance leg adducted, and a hip's adduction range is its narrowest (T1's 0.3
+    rad: SOMA's walkers kept one stance leg at that limit, its foot sliding). Never inward: a robot with
+    narrower hips reaches the track by abduction, and bringing the feet together brings the legs into each
+    other."""
+    pos, _ = robot_tpose(robot, config)
+    robot_hips = pos[robot.body_index(config.legs["left"][0])] - pos[robot.body_index(config.legs["right"][0])]
+    return max(0.0, 0.5 * (float(np.linalg.norm(robot_hips)) - leg_scale * float(np.linalg.norm(human_hips))))
 
 
 def _problem(scaled: _Scaled, robot: RobotModel, config: RetargetConfig, offsets: dict[str, np.ndarray]) -> IkProblem:
