@@ -183,6 +183,23 @@ def test_h1_with_a_robot_yaml_for_what_its_model_lacks_retargets_a_walk(tmp_path
     assert quality.self_collision_frames < 0.01 and quality.ik_residual_frames < 0.01
 
 
+def test_a_frame_whose_solve_crossed_a_straight_knee_is_solved_again_from_the_nominal_posture(tmp_path):
+    """H1's knee straightens on CMU 131_01 (the performer's leg is the longer); stepping from one frame's answer
+    to the next, the solver once crossed that fold and swung the planted leg back to its hip pitch limit, the
+    foot 1.46 m from its target for 27 frames. The in-order solver now solves such a frame again from the
+    nominal posture and keeps the better answer."""
+    model = require_shared("robots", "unitree_h1", "h1.xml")
+    description = tmp_path / "robot.yaml"
+    description.write_text(H1_DESCRIPTION.format(model=model))
+    robot = load_robot(str(description))
+    take = require_shared("data", "bvh", "cmu", "131_01.bvh")
+    skeleton = read_bvh(take).head(400)
+    result = retarget_skeleton(skeleton, load_format(skeleton.skeleton_format), robot, take)
+    hip = robot.joint_names.index("left_hip_pitch_joint")
+    assert not (result.motion.joint_pos[:, hip] > robot.joint_upper[hip] - 0.1).any()
+    assert result.ik_residual.max() < 0.5
+
+
 def test_init_robot_writes_a_reviewable_description_that_loads_as_the_same_robot(tmp_path):
     from mimicdata.commands.init_robot import init_robot
 

@@ -293,35 +293,74 @@ static double frame_chain_step(Frame *f, const Tasks *tasks, const Chains *ch, i
     return moved;
 }
 
+/* The weighted task error sum_k w_pos |e_pos|^2 + w_rot |e_rot|^2 of the frame's pose and errors. */
+static double frame_cost(const Frame *f, const Tasks *tasks) {
+    double cost = 0.0;
+    for (int64_t k = 0; k < tasks->K; k++)
+        for (int c = 0; c < 3; c++)
+            cost += tasks->pos_w[k] * f->pos_err[3 * k + c] * f->pos_err[3 * k + c]
+                  + tasks->rot_w[k] * f->rot_err[3 * k + c] * f->rot_err[3 * k + c];
+    return cost;
+}
+
+/* Frame t solved from q in place, for at most `budget` steps; returns the steps taken, and in *cost the task
+ * error where the last step started (a converged frame's last step moves no joint more than the tolerance). */
+static int64_t solve_frame(Frame *f, const Tree *tree, const Tasks *tasks, const Chains *ch, const double *nominal,
+                           int64_t t, int64_t budget, double tolerance, double *q, double *cost) {
+    int64_t it = 0;
+    *cost = 0.0;
+    for (; it < budget; it++) {
+        frame_pose_and_errors(f, tree, tasks, t, q);
+        *cost = frame_cost(f, tasks);
+        double moved = 0.0;
+        for (int64_t c = 0; c < ch->C; c++) {
+            double m = frame_chain_step(f, tasks, ch, c, tree->J, q, nominal, 0, NULL, NULL);
+            if (m > moved) moved = m;
+        }
+        if (moved < tolerance) return it + 1;
+    }
+    return it;
+}
+
+/* A frame whose task error jumps past this multiple of the frame before's, plus this much (a foot, weight
+ * 40, missing by 5 cm), is solved once more from the nominal posture, and the better answer kept: a
+ * straight knee is a fold in the leg's IK, and a solver stepping from one frame's answer to the next can
+ * cross it onto the wrong side (Unitree's H1 on CMU 131_01: a planted leg swung back to its hip pitch
+ * limit, its foot 1.4 m from the target, for 40 frames). */
+#define RESTART_RATIO 2.0
+#define RESTART_FLOOR 0.1
+
 /* The frames of one clip solved in order, each from the joint angles the frame before ended at: the plain
  * IK (no constraints) of retarget/ik.py, iterated per frame until no joint moves more than `tolerance` in
- * a step, or `iterations` steps (`first_iterations` for frame 0, which starts from `start`). Per step: the
- * frame's pose and task errors, then one step of every chain. q_out (T, J); used (T) the steps each frame
- * took (all -1: out of memory). */
+ * a step, or `iterations` steps (`first_iterations` for frame 0, which starts from `start`, and for a frame
+ * solved again from the nominal posture). Per step: the frame's pose and task errors, then one step of every
+ * chain. q_out (T, J); used (T) the steps each frame took (all -1: out of memory). */
 void mimic_solve_in_order(int64_t T, const Tree *tree, const Tasks *tasks, const Chains *ch, const double *nominal,
                           int64_t first_iterations, int64_t iterations, double tolerance, const double *start,
                           double *q_out, int64_t *used) {
     Frame f;
     int64_t J = tree->J;
-    double *q = malloc(sizeof(double) * (size_t)J);
+    double *q = malloc(sizeof(double) * (size_t)(2 * J)), previous = 0.0;
     if (!q || !frame_alloc(&f, tree, tasks, 0)) {
         free(q);
         for (int64_t t = 0; t < T; t++) used[t] = -1;
         return;
     }
+    double *fresh = q + J;
     memcpy(q, start, sizeof(double) * (size_t)J);
     for (int64_t t = 0; t < T; t++) {
-        int64_t budget = t == 0 ? first_iterations : iterations, it = 0;
-        for (; it < budget; it++) {
-            frame_pose_and_errors(&f, tree, tasks, t, q);
-            double moved = 0.0;
-            for (int64_t c = 0; c < ch->C; c++) {
-                double m = frame_chain_step(&f, tasks, ch, c, J, q, nominal, 0, NULL, NULL);
-                if (m > moved) moved = m;
+        double cost, again;
+        used[t] = solve_frame(&f, tree, tasks, ch, nominal, t, t == 0 ? first_iterations : iterations, tolerance, q,
+                              &cost);
+        if (t > 0 && cost > RESTART_RATIO * previous + RESTART_FLOOR) {
+            memcpy(fresh, nominal, sizeof(double) * (size_t)J);
+            used[t] += solve_frame(&f, tree, tasks, ch, nominal, t, first_iterations, tolerance, fresh, &again);
+            if (again < cost) {
+                memcpy(q, fresh, sizeof(double) * (size_t)J);
+                cost = again;
             }
-            if (moved < tolerance) { it++; break; }
         }
-        used[t] = it;
+        previous = cost;
         memcpy(q_out + J * t, q, sizeof(double) * (size_t)J);
     }
     free(q);
