@@ -309,6 +309,63 @@ def test_legs_too_short_for_their_planted_feet_lower_the_base_until_the_feet_rea
     assert isinstance(after, IkResult) and robot.limit_excess(after.joint_pos).max() == 0.0
 
 
+def test_the_replant_shift_holds_through_each_run_and_changes_between_runs_without_corners():
+    from mimicdata.retarget.replant import run_displacement
+
+    runs = [(10, 30), (45, 70), (80, 100)]
+    shifts = [np.array([0.0, 0.04, 0.0]), np.zeros(3), np.array([0.0, 0.02, 0.01])]
+    out = run_displacement(runs, shifts, T=120, fade=6)
+    for (s, e), shift in zip(runs, shifts):
+        np.testing.assert_array_equal(out[s:e], np.broadcast_to(shift, (e - s, 3)))  # a planted foot stays put
+    assert not out[:4].any() and not out[106:].any()  # faded in and out over 6 frames
+    assert out[4:10, 1].min() > 0 and np.all(np.diff(out[3:11, 1]) > 0)
+    steps = np.diff(out, axis=0)
+    assert np.abs(np.diff(steps, axis=0)).max() < 0.006  # no kinks: the quintic's ends are flat
+    assert np.all(np.diff(out[29:46, 1]) <= 1e-15)  # from one run's shift to the next's, one way
+
+
+def test_a_planted_foot_its_leg_cannot_hold_is_planted_farther_out_and_held(robot):
+    """replant.replant on the bundled G1, knees bent: the left foot's target set 35 cm in under the body, past
+    where its hip's adduction limit lets the leg reach, while the pelvis sways; the foot ends outward of it
+    by an amount that changes with the sway (a slide). Re-planted, the run's target moves out by the largest
+    lack and the foot holds one spot on the floor."""
+    from mimicdata.retarget.problem import IkProblem, Targets
+    from mimicdata.retarget.replant import replant
+
+    config = load_retarget_config(robot.name)
+    order = list(config.tasks)
+    chains = _chains(robot)
+    tasks = [Task(robot.body_index(w.body), w.position, w.orientation) for w in config.tasks.values()]
+    T = 60
+    q = np.zeros((T, robot.num_joints))
+    for side in ("left", "right"):
+        for joint, angle in (("hip_pitch", -0.3), ("knee", 0.6), ("ankle_pitch", -0.3)):
+            q[:, robot.joint_names.index(f"{side}_{joint}_joint")] = angle
+    still, root_quat = np.tile([0.0, 0.0, 0.72], (T, 1)), np.tile(IDENTITY, (T, 1))
+    body_pos, body_quat = robot.forward_kinematics(still, root_quat, q)
+    positions = body_pos[:, [t.body for t in tasks]].copy()
+    legs = [[order.index(f"{side}_knee"), order.index(f"{side}_ankle")] for side in ("left", "right")]
+    positions[:, legs[0], 1] -= 0.35  # in under the body, past the right foot's line
+    root_pos = still.copy()
+    root_pos[:, 1] = 0.03 * np.sin(np.linspace(0.0, 2 * np.pi, T))  # the pelvis sways side to side
+    targets = Targets(positions, body_quat[:, [t.body for t in tasks]], [])
+    problem = IkProblem(tasks, chains, targets, root_pos, root_quat, np.zeros(robot.num_joints), config)
+    solved = problem.solve_in_order(robot)
+    ankle = tasks[legs[0][1]].body
+    slide = np.ptp(solved.body_pos[:, ankle, 1])
+    assert slide > 0.03  # held to a spot it cannot reach, the foot slides with the sway
+    hips = [robot.body_index(config.legs[side][0]) for side in ("left", "right")]
+    down = np.zeros((T, 2), dtype=bool)
+    down[:, 0] = True
+    ankles = [leg[1] for leg in legs]
+    moved, after = replant(problem, robot, solved, ankles, hips, down, rounds=2, fade=0.2, fps=30.0)
+    shift = moved.targets.positions[:, ankles[0], 1] - positions[:, ankles[0], 1]
+    assert shift.min() > 0.03 and np.ptp(shift) < 1e-12  # out, by one amount for the run
+    assert np.ptp(after.body_pos[:, ankle, :2], axis=0).max() < 0.2 * slide
+    unmoved = [k for k in range(len(tasks)) if k != ankles[0]]  # the knee's and the other foot's
+    np.testing.assert_array_equal(moved.targets.positions[:, unmoved], positions[:, unmoved])
+
+
 def test_a_hanging_arm_is_spread_as_far_as_the_robots_geometry_needs_and_no_further(robot):
     """arms.hanging_angle on the bundled G1: straight down, its hands overlap its hips; 12.5 degrees out they
     clear them by the 1 cm margin. arms.spread raises a hanging wrist to that angle, turns the elbow with it

@@ -188,6 +188,18 @@ def test_a_robot_seated_on_its_hip_keeps_its_planted_foot_still(robot):
     assert quality.self_collision_frames < 0.01 and quality.floor_penetration_frames < 0.01
 
 
+def test_a_foot_landing_under_the_body_is_planted_where_the_leg_can_hold_it(robot, retargeted):
+    """LAFAN1 fallAndGetUp1, frames 680-800: getting up, the performer sets a foot in under the body, where the
+    G1's stance hip reaches its adduction limit; held to the performer's spot the foot slid at 0.079 m/s.
+    Planted as far out as the leg can hold it (replant.py), it stays, and the motion is no less smooth."""
+    fmt, skeleton, result = retargeted["lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh"]
+    path = _bvh("lafan1_cuts/fallAndGetUp1_subject1_680_800.bvh")
+    roles = resolve_roles(skeleton, load_format(fmt), path)
+    quality = evaluate(robot, result.motion, load_retarget_config(robot.name), skeleton, roles,
+                       result.robot.leg / result.human.leg)
+    assert quality.stance_foot_speed < 0.04 and quality.rms_joint_jerk < 500.0  # before: 0.079 and 510
+
+
 def test_a_120_fps_take_is_solved_slower_and_splined_back_to_its_own_rate(robot, retargeted):
     """CMU records at 120 fps: solved at the config's solve_fps, the motion comes back with every frame of
     the take and a fraction of the jerk that solving each frame gave (the IK's frame-to-frame noise)."""

@@ -48,3 +48,15 @@ def test_runs_of_flags_are_found_at_both_ends_and_in_order():
     assert true_runs(flags) == [(0, 2), (4, 5), (6, 9)]
     assert true_runs(np.zeros(4, dtype=bool)) == [] and true_runs(np.ones(3, dtype=bool)) == [(0, 3)]
     assert true_runs(np.zeros(0, dtype=bool)) == []
+
+
+def test_smoothstep_goes_from_0_to_1_with_flat_ends():
+    from mimicdata.timeseries import smoothstep
+
+    x = np.linspace(0.0, 1.0, 1001)
+    g = smoothstep(x)
+    assert g[0] == 0.0 and g[-1] == 1.0 and np.isclose(g[500], 0.5) and np.all(np.diff(g) >= 0)
+    velocity = np.gradient(g, x)
+    assert abs(velocity[0]) < 1e-4 and abs(velocity[-1]) < 1e-4  # no kink where a change starts or ends
+    acceleration = np.gradient(velocity, x)
+    assert abs(acceleration[1]) < 0.1 and abs(acceleration[-2]) < 0.1

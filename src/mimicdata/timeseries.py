@@ -1,4 +1,5 @@
-"""Along time (axis 0) of per-frame arrays: Gaussian smoothing, a running maximum, runs of flags.
+"""Along time (axis 0) of per-frame arrays: Gaussian smoothing, a running maximum, runs of flags, and the
+smoothstep that schedules a change over frames.
 
 Written here rather than taken from scipy.ndimage, whose import costs a fifth of a second in every
 process that retargets (ingest-motion's start-up, each build worker). Both pad the ends: 'nearest'
@@ -56,3 +57,8 @@ def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) runs of True in a (T,) flag array, in order."""
     edges = np.diff(np.concatenate([[0], np.asarray(flags).astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """g(x) = 6x^5 - 15x^4 + 10x^3 on [0, 1]: from 0 to 1 with zero velocity and acceleration at both ends."""
+    return x**3 * (10.0 - 15.0 * x + 6.0 * x**2)

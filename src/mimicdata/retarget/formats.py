@@ -105,6 +105,11 @@ class ReachSettings(_Strict):
     fade: float = Field(gt=0)  # s over which a foot leaving the floor stops counting, and starts again before landing
 
 
+class ReplantSettings(_Strict):
+    rounds: int = Field(ge=1)  # times the feet a leg cannot hold are planted farther out and the legs solved again
+    fade: float = Field(gt=0)  # s over which the outward shift fades in before a take's first contact, out after its last
+
+
 class ConstraintSettings(_Strict):
     weight: float = Field(gt=0)  # per metre of violation, against task weights in per metre too
     iterations: int = Field(ge=1)  # constrained iterations on the frames that need them
@@ -119,6 +124,7 @@ class ConstraintSettings(_Strict):
     stance_lock: StanceSettings | None = None
     swing_clearance: SwingSettings | None = None
     base_reach: ReachSettings | None = None
+    foot_reach: ReplantSettings | None = None  # replant.py
     speed_limits: bool = False
 
 

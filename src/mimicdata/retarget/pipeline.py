@@ -30,6 +30,7 @@ from .ik import Task, make_chains
 from .physical import enforce
 from .problem import IkProblem, Targets
 from .reach import give_way
+from .replant import replant
 from .speed import limit_joint_speed
 from .stance import FootParts, lock_planted_feet
 from .swing import lift_swing_feet, swing_clearance
@@ -371,10 +372,14 @@ def _retarget(
     if settings is not None and settings.swing_clearance is not None:
         problem = _with_swing_lifted(problem, robot, down, planted, fps, settings.swing_clearance)
     solved = problem.solve_in_order(robot)
+    hips = [robot.body_index(config.legs[side][0]) for side in SIDES]
     if settings is not None and settings.base_reach is not None:
         feet = [k for k, _ in _ankles(problem, robot)]
-        hips = [robot.body_index(config.legs[side][0]) for side in SIDES]
         problem, solved = give_way(problem, robot, solved, feet, hips, down, settings.base_reach, fps)
+    if settings is not None and settings.foot_reach is not None:
+        ankles = [k for k, _ in _ankles(problem, robot)]
+        problem, solved = replant(problem, robot, solved, ankles, hips, down, settings.foot_reach.rounds,
+                                  settings.foot_reach.fade, fps)
     joint_pos = solved.joint_pos
     if settings is not None:
         joint_pos, problem = enforce(problem, robot, solved, settings, fps, _legs_on(problem, down))

@@ -84,11 +84,11 @@ def give_way(
         size = np.linalg.norm(offset, axis=-1, keepdims=True)
         root_pos = start + offset * np.minimum(1.0, settings.most / np.maximum(size, 1e-12))
         problem = replace(problem, root_pos=root_pos)
-        solved = _solve_again(problem, robot, solved, np.abs(move).max(axis=1) > 0.0)
+        solved = solve_again(problem, robot, solved, np.abs(move).max(axis=1) > 0.0)
     return problem, solved
 
 
-def _solve_again(problem: IkProblem, robot: RobotModel, solved: IkResult, moved: np.ndarray) -> IkResult:
+def solve_again(problem: IkProblem, robot: RobotModel, solved: IkResult, moved: np.ndarray) -> IkResult:
     """`solved` with the runs of `moved` frames solved again in order, each run from its first frame's old
     answer (the base moved by centimetres: a few steps away); the others as they were."""
     joint_pos = solved.joint_pos.copy()

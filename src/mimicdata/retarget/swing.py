@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry.rotations import rotate_vector
+from ..timeseries import smoothstep
 from .ground import planted_floor
 from .stance import MIN_RUN, contact_runs
 
@@ -51,7 +52,7 @@ def swing_clearance(planted: np.ndarray, fps: float, height: float, rise: float,
         next_gap = np.where(after < len(contact), contact[np.minimum(after, len(contact) - 1)] - frames, T)
         prev_gap = np.where(after > 0, frames - contact[np.maximum(after - 1, 0)], T)
         x = np.clip(np.minimum(next_gap, prev_gap) / (rise * fps), 0.0, 1.0)
-        clearance[:, f] = height * x**3 * (10.0 - 15.0 * x + 6.0 * x**2)
+        clearance[:, f] = height * smoothstep(x)
     return clearance
 
 
